@@ -1,0 +1,59 @@
+"""create_app(config): the only place that wires extensions, handlers and blueprints."""
+from __future__ import annotations
+
+from flask import Flask, request
+from sqlalchemy.exc import IntegrityError
+
+from app.auth import authenticate_request, make_verifier
+from app.config import Config
+from app.db import Database
+from app.docs import OPENAPI_SETTINGS, docs_assets
+from app.errors import ApiError, Conflict
+from app.extensions import BEARER_SCHEME, Api, render_error
+
+API_PREFIX = "/1/"
+JSON_BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def _require_json_body():
+    """A body we cannot read as JSON is a 415, not a misleading 'field missing' 422."""
+    if (request.path.startswith(API_PREFIX) and request.method in JSON_BODY_METHODS
+            and request.content_length != 0 and not request.is_json
+            and (request.content_length or request.headers.get("Transfer-Encoding"))):
+        raise ApiError("send the body as JSON with Content-Type: application/json", status_code=415)
+
+
+def _authenticate():
+    if request.path.startswith(API_PREFIX):
+        authenticate_request()
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.config.update(OPENAPI_SETTINGS, SECRET_KEY=config.secret_key, MARKETPLACE=config)
+    app.json.sort_keys = False
+
+    database = Database(config.database_url)
+    database.init_app(app)
+    app.extensions["token_verifier"] = make_verifier(config)
+
+    api = Api(app)
+    app.extensions["api"] = api
+    api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
+    app.register_error_handler(ApiError, render_error)
+    app.register_error_handler(IntegrityError, _conflict)
+    app.before_request(_authenticate)
+    app.before_request(_require_json_body)
+
+    from app.services.views import blp as services_blueprint
+    api.register_blueprint(services_blueprint)
+    app.register_blueprint(docs_assets)
+    return app
+
+
+def _conflict(error: IntegrityError):
+    """Two writers raced for one unique key: the loser changes nothing and hears 409."""
+    from flask import current_app
+    current_app.extensions["database"].session.rollback()
+    return render_error(Conflict("the request conflicts with a concurrent change; read and retry"))

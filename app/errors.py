@@ -25,6 +25,7 @@ class ApiError(Exception):
         self.value = value
         self.id = id
         self.headers = headers or {}
+        self.problems: list[dict[str, Any]] = []
         if status_code is not None:
             self.status_code = HTTPStatus(status_code)
 
@@ -36,6 +37,8 @@ class ApiError(Exception):
             body["name"] = self.name
         if self.value is not _UNSET:
             body["value"] = self.value
+        if self.problems:
+            body["errors"] = self.problems
         return body
 
 
@@ -63,3 +66,48 @@ class InvalidParameterValue(ApiError):
     """422: a value is present but wrong; ``name`` is the dotted path of the field."""
 
     status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+def _flatten_messages(messages: Any, path: tuple = ()) -> list[tuple[tuple, str]]:
+    """webargs/marshmallow nest messages by field ({"workflow": {"basic": {"image": [..]}}})."""
+    if isinstance(messages, dict):
+        found = []
+        for key, nested in messages.items():
+            found.extend(_flatten_messages(nested, path if key == "_schema" else (*path, key)))
+        return found
+    if isinstance(messages, (list, tuple)) and messages and all(isinstance(m, str) for m in messages):
+        return [(path, " ".join(messages))]
+    if isinstance(messages, (list, tuple)):
+        return [item for nested in messages for item in _flatten_messages(nested, path)]
+    return [(path, str(messages))]
+
+
+def _value_at(document: Any, path: tuple) -> Any:
+    for key in path:
+        if isinstance(document, dict) and key in document:
+            document = document[key]
+        elif isinstance(document, list) and isinstance(key, int) and 0 <= key < len(document):
+            document = document[key]
+        else:
+            return None
+    return document
+
+
+def validation_error(status_code: int, messages: dict, inputs: dict[str, Any]) -> ApiError:
+    """Turn webargs' nested messages into our body: the first problem as name/value, all in errors."""
+    problems = []
+    for (location, *path), message in _flatten_messages(messages):
+        if location == "json" and not path and message == "Invalid JSON body.":
+            return BadRequest("the request body is not valid JSON")
+        name = ".".join(str(part) for part in path) or ("body" if location == "json" else location)
+        problems.append({"name": name, "message": message,
+                         "value": _value_at(inputs.get(location), tuple(path))})
+    if not problems:
+        return ApiError("the request is not valid", status_code=status_code)
+    first = problems[0]
+    error = ApiError(f"{first['name']}: {first['message']}", name=first["name"],
+                     value=first["value"], status_code=status_code)
+    error.problems = problems
+    return error

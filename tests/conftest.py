@@ -40,3 +40,89 @@ def postgres_url():
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# --- the API on each database ----------------------------------------------------------------
+
+TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """A migrated database per backend for the session; tests empty it after themselves."""
+    from app.db import make_engine
+    from app.migrate import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'marketplace.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def config(database_url, tmp_path):
+    from app.config import Config
+
+    return Config(database_url=database_url, secret_key=TEST_SECRET, data_dir=tmp_path,
+                  run_worker_in_process=False)
+
+
+@pytest.fixture
+def app(config):
+    from app import create_app
+    from app.models import metadata
+
+    app = create_app(config)
+    yield app
+    database = app.extensions["database"]
+    database.session.remove()
+    with database.engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+    database.dispose()
+
+
+class ApiClient:
+    """The test client, calling as one account (or with no token when account is None)."""
+
+    def __init__(self, client, token: str | None):
+        self._client = client
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def request(self, method: str, path: str, **kwargs):
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self._client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def as_account(app):
+    from app.auth import SharedSecretVerifier
+
+    verifier = SharedSecretVerifier(TEST_SECRET)
+    return lambda account: ApiClient(app.test_client(), verifier.issue(account, 3600) if account else None)
+
+
+@pytest.fixture
+def alice(as_account):
+    return as_account("alice")
+
+
+@pytest.fixture
+def bob(as_account):
+    return as_account("bob")

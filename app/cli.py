@@ -1,0 +1,119 @@
+"""The `marketplace` command: serve, token, db upgrade, openapi."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from app.config import Config, ConfigError
+
+DEFAULT_SPEC_PATH = Path("openapi/openapi.json")
+
+
+def _config() -> Config:
+    try:
+        return Config.from_env()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group(help="A workflow-based analytics service marketplace.")
+def main() -> None:
+    pass
+
+
+@main.command(help="Run the API (embedded defaults: SQLite in the data folder, local backend).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    from app import create_app
+    from app.migrate import upgrade
+
+    config = _config()
+    app = create_app(config)
+    upgrade(app.extensions["database"].engine)
+    base = f"http://{host}:{port}"
+    click.echo(f"Marketplace API on {base}/1/services  (database: {_safe_url(config.database_url)})")
+    click.echo(f"API docs: {base}/docs   OpenAPI: {base}/openapi.json")
+    click.echo("Get a token with: marketplace token --account <name>")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command(help="Print a bearer token for ACCOUNT, signed with this server's secret.")
+@click.option("--account", required=True, help="The account the token speaks for (its subject).")
+@click.option("--ttl", "ttl_seconds", type=click.IntRange(60, 366 * 24 * 3600), default=None,
+              help="Lifetime in seconds (default: MARKETPLACE_TOKEN_TTL_SECONDS or one day).")
+def token(account: str, ttl_seconds: int | None) -> None:
+    from app.auth import MAX_ACCOUNT_LENGTH, SharedSecretVerifier
+
+    config = _config()
+    if config.oidc is not None:
+        raise click.ClickException("this server trusts an OIDC issuer: get tokens from it")
+    if not account.strip() or len(account) > MAX_ACCOUNT_LENGTH:
+        raise click.ClickException(f"--account must be 1 to {MAX_ACCOUNT_LENGTH} characters")
+    verifier = SharedSecretVerifier(config.secret_key)
+    click.echo(verifier.issue(account, ttl_seconds or config.token_ttl_seconds))
+
+
+@main.group(help="Database schema.")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Apply the migrations to DATABASE_URL.")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    from app.db import make_engine
+    from app.migrate import upgrade
+
+    config = _config()
+    engine = make_engine(config.database_url)
+    upgrade(engine, revision)
+    click.echo(f"database at {_safe_url(config.database_url)} is at {revision}")
+
+
+@db.command("revision", help="Write a migration for what the models changed (developers).")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    from app.db import make_engine
+    from app.migrate import new_revision, upgrade
+
+    engine = make_engine(_config().database_url)
+    upgrade(engine)
+    new_revision(engine, message)
+
+
+@main.group(help="The OpenAPI document.")
+def openapi() -> None:
+    pass
+
+
+def generate_spec() -> dict:
+    from app import create_app
+
+    app = create_app(Config(database_url="sqlite://", secret_key="spec-generation-only"))
+    with app.test_request_context():
+        return app.extensions["api"].spec.to_dict()
+
+
+@openapi.command("write", help="Write the generated OpenAPI document (default openapi/openapi.json).")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SPEC_PATH)
+def openapi_write(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_spec(generate_spec()))
+    click.echo(f"wrote {path}")
+
+
+def render_spec(spec: dict) -> str:
+    return json.dumps(spec, indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

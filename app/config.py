@@ -1,0 +1,106 @@
+"""Settings from environment variables, with defaults for the embedded mode.
+
+The embedded mode needs nothing: a SQLite file and a generated secret in the data folder (the
+current folder unless MARKETPLACE_DATA_DIR says otherwise), and the local process backend.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+SECRET_FILE_NAME = ".marketplace-secret-key"
+DATABASE_FILE_NAME = "marketplace.db"
+BACKENDS = ("local", "kubernetes")
+
+
+class ConfigError(ValueError):
+    """A setting from the environment is unusable; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way (postgresql://…)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """The server's signing secret, generated once and kept (mode 0600) in the data folder."""
+    path = data_dir / SECRET_FILE_NAME
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting at once agree on the first secret written.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    return secret
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    issuer: str
+    audience: str
+    jwks_url: str
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the application reads from its environment, resolved once."""
+
+    database_url: str
+    secret_key: str
+    backend: str = "local"
+    data_dir: Path = field(default_factory=Path.cwd)
+    oidc: OidcSettings | None = None
+    token_ttl_seconds: int = 24 * 3600
+    run_worker_in_process: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("MARKETPLACE_DATA_DIR") or Path.cwd()).resolve()
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / DATABASE_FILE_NAME}"
+        secret_key = env.get("MARKETPLACE_SECRET_KEY") or load_or_create_secret(data_dir)
+        backend = env.get("MARKETPLACE_BACKEND") or "local"
+        if backend not in BACKENDS:
+            raise ConfigError(f"MARKETPLACE_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        oidc = None
+        if env.get("MARKETPLACE_OIDC_ISSUER"):
+            missing = [name for name in ("MARKETPLACE_OIDC_AUDIENCE", "MARKETPLACE_OIDC_JWKS_URL")
+                       if not env.get(name)]
+            if missing:
+                raise ConfigError(f"MARKETPLACE_OIDC_ISSUER needs {' and '.join(missing)} too")
+            oidc = OidcSettings(env["MARKETPLACE_OIDC_ISSUER"], env["MARKETPLACE_OIDC_AUDIENCE"],
+                                env["MARKETPLACE_OIDC_JWKS_URL"])
+        return cls(
+            database_url=normalise_database_url(database_url),
+            secret_key=secret_key,
+            backend=backend,
+            data_dir=data_dir,
+            oidc=oidc,
+            token_ttl_seconds=_int(env, "MARKETPLACE_TOKEN_TTL_SECONDS", 24 * 3600, minimum=60),
+        )

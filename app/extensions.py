@@ -1,0 +1,66 @@
+"""flask-smorest, adapted in one place: our error body everywhere and documented status codes."""
+from __future__ import annotations
+
+import http
+import logging
+
+import flask_smorest
+from flask import request
+from flask_smorest.utils import prepare_response
+from werkzeug.exceptions import HTTPException
+
+from app.common_schemas import ErrorSchema, InvalidParameterValueSchema
+from app.errors import ApiError, validation_error
+
+log = logging.getLogger(__name__)
+
+BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                 "description": "`marketplace token --account NAME` prints one."}
+
+
+def render_error(error: ApiError):
+    return error.to_body(), int(error.status_code), error.headers
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_responses(self):
+        super()._register_responses()
+        # 422 carries the contract's InvalidParameterValue body.
+        response = {"description": http.HTTPStatus.UNPROCESSABLE_ENTITY.phrase,
+                    "schema": InvalidParameterValueSchema}
+        prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+        self.spec.components.response("UNPROCESSABLE_ENTITY", response, lazy=True)
+
+    def handle_http_exception(self, error: HTTPException):
+        """Render werkzeug and webargs errors (404, 405, bad JSON, validation) in our shape."""
+        data = getattr(error, "data", None) or {}
+        if "messages" in data:
+            inputs = {"json": request.get_json(silent=True), "query": request.args.to_dict()}
+            api_error = validation_error(error.code, data["messages"], inputs)
+        elif error.code and error.code >= 500:
+            log.exception("unhandled error on %s %s", request.method, request.path,
+                          exc_info=getattr(error, "original_exception", None) or error)
+            api_error = ApiError("the server failed to handle this request", status_code=error.code)
+        else:
+            api_error = ApiError(data.get("message") or error.description or error.name,
+                                 status_code=error.code)
+        headers = dict(error.get_headers())
+        headers.pop("Content-Type", None)
+        api_error.headers = {**headers, **data.get("headers", {}), **api_error.headers}
+        return render_error(api_error)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A resource's routes; every view documents the errors the whole API may answer."""
+
+    COMMON_ERRORS = (401,)
+
+    def documented_errors(self, *codes: int):
+        """Document error responses of a view (the body is always ErrorSchema)."""
+        def decorator(func):
+            for code in codes:
+                func = self.alt_response(code, response=http.HTTPStatus(code).name)(func)
+            return func
+        return decorator

@@ -1,0 +1,7 @@
+"""Every model, imported once so that the metadata (and Alembic) sees all tables."""
+from app.db import Base
+from app.services.models import Service, ServiceMetadata, ServiceTag
+
+metadata = Base.metadata
+
+__all__ = ["metadata", "Service", "ServiceMetadata", "ServiceTag"]

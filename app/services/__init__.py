@@ -1,0 +1,1 @@
+"""The services resource: what providers publish."""

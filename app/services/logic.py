@@ -1,0 +1,109 @@
+"""What may be done with services, decided here; the views only parse and render."""
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.errors import InvalidParameterValue, NotFound
+from app.auth import require_owner
+from app.db import utcnow
+from app.services.models import ID_LENGTH, Service
+from app.status import ServiceStatus, check_service_transition
+from workflows.parameters import check_parameter_definitions
+
+# A URN (RFC 8141, without '/', '?' and '#', which cannot travel in one path segment) or a slug.
+_URN = r"urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@;$_!*'%~]+"
+_SLUG = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+SERVICE_ID_PATTERN = re.compile(rf"(?:{_URN}|{_SLUG})")
+SERVICE_ID_RULE = (f"a URN such as urn:acme:service:ndvi or a slug of letters, digits, '.', '_' "
+                   f"and '-', at most {ID_LENGTH} characters")
+
+
+def new_service_id() -> str:
+    return f"urn:marketplace:service:{uuid.uuid4()}"
+
+
+def check_service_id(service_id: str) -> None:
+    if len(service_id) > ID_LENGTH or not SERVICE_ID_PATTERN.fullmatch(service_id):
+        raise InvalidParameterValue(f"a service id must be {SERVICE_ID_RULE}", name="id", value=service_id)
+
+
+def check_description(description: dict[str, Any]) -> None:
+    """Meaning the schema cannot check: parameter definitions that make sense."""
+    problems = check_parameter_definitions(description["parameters"])
+    if problems:
+        first = problems[0]
+        error = InvalidParameterValue(f"{first.path}: {first.message}", name=first.path, value=first.value)
+        error.problems = [{"name": p.path, "message": p.message, "value": p.value} for p in problems]
+        raise error
+
+
+def get_service(session: Session, service_id: str) -> Service:
+    service = session.get(Service, service_id) if len(service_id) <= ID_LENGTH else None
+    if service is None:
+        raise NotFound("no service has this id", id=service_id)
+    return service
+
+
+def _apply_description(service: Service, description: dict[str, Any]) -> None:
+    service.name = description.get("name")
+    service.description = description["description"]
+    service.provider_id = description["provider_id"]
+    service.provider_ref = description.get("provider_ref")
+    service.account_id = description["account_id"]
+    service.banner = description.get("banner")
+    service.parameters = description["parameters"]
+    service.workflow = description["workflow"]
+    service.references = description["references"]
+    service.tags = description["tags"]
+    service.metadata_entries = description["metadata_entries"]
+
+
+def publish_service(session: Session, owner: str, description: dict[str, Any],
+                    service_id: str | None = None) -> Service:
+    """Create a service; it starts `pending` until the worker builds it."""
+    check_description(description)
+    now = utcnow()
+    service = Service(id=service_id or new_service_id(), owner=owner, status=ServiceStatus.PENDING,
+                      version=1, created_at=now, updated_at=now)
+    _apply_description(service, description)
+    session.add(service)
+    session.commit()
+    return service
+
+
+def replace_service(session: Session, account: str, service_id: str, description: dict[str, Any],
+                    force_create: bool) -> tuple[Service, bool]:
+    """Update a service in place (it goes back to `pending`), or create it under this id when
+    `force_create` is given. Returns the service and whether it was created."""
+    check_service_id(service_id)
+    service = session.get(Service, service_id)
+    if service is None:
+        if not force_create:
+            raise NotFound("no service has this id; add force-create=true to create it", id=service_id)
+        return publish_service(session, account, description, service_id), True
+    require_owner(service.owner, account, service.id)
+    check_description(description)
+    _apply_description(service, description)
+    service.status = check_service_transition(service.status, ServiceStatus.PENDING)
+    service.status_message = None
+    service.version += 1
+    service.updated_at = utcnow()
+    session.commit()
+    return service, False
+
+
+def delete_service(session: Session, account: str, service_id: str) -> None:
+    service = get_service(session, service_id)
+    require_owner(service.owner, account, service.id)
+    session.delete(service)
+    session.commit()
+
+
+def list_services(session: Session, limit: int, offset: int) -> list[Service]:
+    statement = sa.select(Service).order_by(Service.name, Service.id).limit(limit).offset(offset)
+    return list(session.scalars(statement))

@@ -1,0 +1,196 @@
+"""The services API's JSON, exactly as the contract spells it (hyphenated keys)."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.common_schemas import ComputedNested, NavLinksSchema, ReferenceToSchema, SelfLinksSchema
+from app.links import resource_links
+from app.status import ServiceStatus
+
+SHORT = validate.Length(max=255)
+MEDIUM = validate.Length(max=4096)
+LONG = validate.Length(max=20000)
+WORKFLOW_TYPES = ("basic", "argo")
+MAX_ARGO_DOCUMENT = 256 * 1024  # characters of an argo definition given as text
+
+
+def _list(item, max_items: int, **kwargs):
+    return ma.fields.List(item, validate=validate.Length(max=max_items), **kwargs)
+
+
+class ScalarValue(ma.fields.Field):
+    """A JSON string, number or boolean (a parameter default may be written as 5 or true)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, (str, int, float)):
+            if isinstance(value, str) and len(value) > 65536:
+                raise ma.ValidationError("Longer than maximum length 65536.")
+            return value
+        raise ma.ValidationError("Must be a string, a number or a boolean.")
+
+
+class StrictSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+class MetadataEntrySchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=255))
+    value = ma.fields.String(required=True, validate=validate.Length(max=1024))
+
+
+class ReferenceSchema(StrictSchema):
+    title = ma.fields.String(validate=SHORT)
+    uri = ma.fields.Url(required=True, schemes={"http", "https", "urn"}, require_tld=False,
+                        validate=validate.Length(max=2048))
+
+
+class ParameterOptionSchema(StrictSchema):
+    value = ma.fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    description = ma.fields.String(validate=MEDIUM)
+
+
+class ParameterDefinitionSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=63))
+    type = ma.fields.String(required=True, validate=validate.Length(min=1, max=32), metadata={
+        "description": "string, int, float, bool, option, artifact or collection."})
+    label = ma.fields.String(validate=SHORT)
+    description = ma.fields.String(validate=MEDIUM)
+    help = ma.fields.String(validate=MEDIUM)
+    unit = ma.fields.String(validate=validate.Length(max=64))
+    default = ScalarValue(metadata={"type": "string", "description": "Value used when the order gives none."})
+    optional = ma.fields.Boolean(load_default=False, dump_default=False)
+    constant = ma.fields.Boolean(load_default=False, dump_default=False)
+    options = _list(ma.fields.Nested(ParameterOptionSchema), 200)
+
+
+class ResourceAmountSchema(StrictSchema):
+    """A Kubernetes quantity for request and limit, e.g. "500m" cpu or "256Mi" memory."""
+
+    request = ma.fields.String(validate=validate.Length(min=1, max=32))
+    limit = ma.fields.String(validate=validate.Length(min=1, max=32))
+
+
+class BasicWorkflowSchema(StrictSchema):
+    image = ma.fields.String(required=True, validate=validate.Length(min=1, max=512),
+                             metadata={"example": "ghcr.io/acme/ndvi:1.2"})
+    command = _list(ma.fields.String(validate=MEDIUM), 256)
+    cpu = ma.fields.Nested(ResourceAmountSchema)
+    memory = ma.fields.Nested(ResourceAmountSchema)
+
+
+class ArgoDefinition(ma.fields.Field):
+    """An Argo Workflow (or WorkflowTemplate, or bare spec) as a JSON object or a YAML/JSON text."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            if not value.strip():
+                raise ma.ValidationError("Must not be empty.")
+            if len(value) > MAX_ARGO_DOCUMENT:
+                raise ma.ValidationError(f"Longer than maximum length {MAX_ARGO_DOCUMENT}.")
+            return value
+        if isinstance(value, dict) and value:
+            return value
+        raise ma.ValidationError("Must be an Argo Workflow as a JSON object or a YAML/JSON text.")
+
+
+class WorkflowSchema(StrictSchema):
+    type = ma.fields.String(required=True, validate=validate.OneOf(WORKFLOW_TYPES))
+    basic = ma.fields.Nested(BasicWorkflowSchema)
+    opts = ma.fields.Nested(BasicWorkflowSchema, metadata={
+        "deprecated": True, "description": "Deprecated alias of `basic`, same schema."})
+    argo = ArgoDefinition(metadata={"description": "Argo Workflow definition: an object, or YAML/JSON text."})
+
+    @ma.validates_schema
+    def _has_definition_of_its_type(self, data, **_kwargs):
+        kind = data.get("type")
+        if kind == "basic" and "basic" not in data and "opts" not in data:
+            raise ma.ValidationError("Missing data for required field (workflow type basic).", "basic")
+        if kind == "argo" and "argo" not in data:
+            raise ma.ValidationError("Missing data for required field (workflow type argo).", "argo")
+
+    @ma.post_load
+    def _normalise(self, data, **_kwargs):
+        """Keep only the definition of the workflow's type; `opts` becomes `basic`."""
+        kind = data["type"]
+        definition = data.get("basic", data.get("opts")) if kind == "basic" else data["argo"]
+        return {"type": kind, kind: definition}
+
+
+class ServiceDescriptionSchema(StrictSchema):
+    """ServiceDescriptionT: what a provider publishes."""
+
+    account_id = ma.fields.String(data_key="account-id", required=True, validate=validate.Length(min=1, max=255))
+    banner = ma.fields.Url(schemes={"http", "https"}, validate=validate.Length(max=2048))
+    description = ma.fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    metadata_entries = _list(ma.fields.Nested(MetadataEntrySchema), 100, data_key="metadata", load_default=list)
+    name = ma.fields.String(validate=SHORT)
+    parameters = _list(ma.fields.Nested(ParameterDefinitionSchema), 200, required=True)
+    provider_id = ma.fields.String(data_key="provider-id", required=True, validate=validate.Length(min=1, max=255))
+    provider_ref = ma.fields.String(data_key="provider-ref", validate=SHORT)
+    references = _list(ma.fields.Nested(ReferenceSchema), 100, load_default=list)
+    tags = _list(ma.fields.String(validate=validate.Length(min=1, max=128)), 64, load_default=list)
+    workflow = ma.fields.Nested(WorkflowSchema, required=True)
+
+    @ma.post_load
+    def _unique_tags(self, data, **_kwargs):
+        data["tags"] = list(dict.fromkeys(data["tags"]))
+        return data
+
+
+class ServiceUpdateQuerySchema(StrictSchema):
+    force_create = ma.fields.Boolean(data_key="force-create", load_default=False, metadata={
+        "description": "Create the service under this id when none exists (201)."})
+
+
+def _service_links(service):
+    return resource_links("services.ServiceById", "ServiceStatusRT", service_id=service.id)
+
+
+def _party(party_id: str) -> dict:
+    return {"id": party_id}
+
+
+class ServiceStatusRTSchema(ma.Schema):
+    """ServiceStatusRT: a service as the API shows it."""
+
+    id = ma.fields.String(required=True)
+    name = ma.fields.String()
+    description = ma.fields.String()
+    status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in ServiceStatus]))
+    status_message = ma.fields.String(data_key="status-message", metadata={
+        "description": "Why the service is in error, when it is."})
+    account = ComputedNested(ReferenceToSchema, lambda s: _party(s.account_id))
+    provider = ComputedNested(ReferenceToSchema, lambda s: _party(s.provider_id))
+    provider_ref = ma.fields.String(data_key="provider-ref")
+    owner = ma.fields.String(metadata={"description": "The account that published the service and may change it."})
+    banner = ma.fields.String()
+    metadata_entries = ma.fields.List(ma.fields.Nested(MetadataEntrySchema), data_key="metadata")
+    parameters = ma.fields.List(ma.fields.Nested(ParameterDefinitionSchema), required=True)
+    references = ma.fields.List(ma.fields.Nested(ReferenceSchema))
+    tags = ma.fields.List(ma.fields.String())
+    workflow = ma.fields.Dict(metadata={"description": "The workflow as published (`opts` normalised to `basic`)."})
+    created_at = ma.fields.AwareDateTime(data_key="created-at")
+    updated_at = ma.fields.AwareDateTime(data_key="updated-at")
+    links = ComputedNested(SelfLinksSchema, _service_links, required=True)
+
+
+class ServiceListItemSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String()
+    description = ma.fields.String()
+    provider = ComputedNested(ReferenceToSchema, lambda s: _party(s.provider_id))
+    links = ComputedNested(SelfLinksSchema, _service_links, required=True)
+
+
+class ServiceListRTSchema(ma.Schema):
+    links = ma.fields.Nested(NavLinksSchema, required=True)
+    services = ma.fields.List(ma.fields.Nested(ServiceListItemSchema), required=True)
+
+
+class ServiceOrderListRTSchema(ma.Schema):
+    """The orders placed for a service (filled by the orders resource)."""
+
+    links = ma.fields.Nested(NavLinksSchema, required=True)
+    orders = ma.fields.List(ma.fields.Dict(), required=True)
