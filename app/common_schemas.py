@@ -56,3 +56,11 @@ class ComputedNested(ma.fields.Nested):
 
     def get_value(self, obj, attr, accessor=None, default=ma.missing):
         return self.compute(obj)
+
+
+class ResponseSchema(ma.Schema):
+    """Output schemas leave out what is not set, instead of answering null."""
+
+    @ma.post_dump
+    def _drop_unset(self, data, **_kwargs):
+        return {key: value for key, value in data.items() if value is not None}

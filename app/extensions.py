@@ -5,7 +5,9 @@ import http
 import logging
 
 import flask_smorest
+import marshmallow as ma
 from flask import request
+from flask_smorest.arguments import ArgumentsMixin
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
@@ -48,12 +50,21 @@ class Api(flask_smorest.Api):
                                  status_code=error.code)
         headers = dict(error.get_headers())
         headers.pop("Content-Type", None)
-        api_error.headers = {**headers, **data.get("headers", {}), **api_error.headers}
+        api_error.headers = {**headers, **(data.get("headers") or {}), **api_error.headers}
         return render_error(api_error)
+
+
+class StrictParser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
+    """webargs drops unknown query keys by default, so a misspelt option would be ignored."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**type(ArgumentsMixin.ARGUMENTS_PARSER).DEFAULT_UNKNOWN_BY_LOCATION,
+                                   "query": ma.RAISE, "querystring": ma.RAISE}
 
 
 class Blueprint(flask_smorest.Blueprint):
     """A resource's routes; every view documents the errors the whole API may answer."""
+
+    ARGUMENTS_PARSER = StrictParser()
 
     COMMON_ERRORS = (401,)
 

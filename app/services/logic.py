@@ -13,7 +13,7 @@ from app.auth import require_owner
 from app.db import utcnow
 from app.services.models import ID_LENGTH, Service
 from app.status import ServiceStatus, check_service_transition
-from workflows.parameters import check_parameter_definitions
+from workflows.parameters import canonical_value, check_parameter_definitions
 
 # A URN (RFC 8141, without '/', '?' and '#', which cannot travel in one path segment) or a slug.
 _URN = r"urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@;$_!*'%~]+"
@@ -33,13 +33,18 @@ def check_service_id(service_id: str) -> None:
 
 
 def check_description(description: dict[str, Any]) -> None:
-    """Meaning the schema cannot check: parameter definitions that make sense."""
+    """Meaning the schema cannot check: parameter definitions that make sense. Defaults are
+    then kept in their canonical text form (the contract types them as strings)."""
     problems = check_parameter_definitions(description["parameters"])
     if problems:
         first = problems[0]
         error = InvalidParameterValue(f"{first.path}: {first.message}", name=first.path, value=first.value)
         error.problems = [{"name": p.path, "message": p.message, "value": p.value} for p in problems]
         raise error
+    for definition in description["parameters"]:
+        if "default" in definition:
+            definition["default"] = canonical_value(definition["type"], definition["default"],
+                                                    definition.get("options") or [])
 
 
 def get_service(session: Session, service_id: str) -> Service:

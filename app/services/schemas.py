@@ -4,9 +4,10 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common_schemas import ComputedNested, NavLinksSchema, ReferenceToSchema, SelfLinksSchema
+from app.common_schemas import ComputedNested, NavLinksSchema, ReferenceToSchema, ResponseSchema, SelfLinksSchema
 from app.links import resource_links
 from app.status import ServiceStatus
+from workflows.parameters import PARAMETER_TYPE_DOCS, PARAMETER_TYPES
 
 SHORT = validate.Length(max=255)
 MEDIUM = validate.Length(max=4096)
@@ -53,13 +54,15 @@ class ParameterOptionSchema(StrictSchema):
 
 class ParameterDefinitionSchema(StrictSchema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=63))
-    type = ma.fields.String(required=True, validate=validate.Length(min=1, max=32), metadata={
-        "description": "string, int, float, bool, option, artifact or collection."})
+    type = ma.fields.String(required=True, validate=validate.OneOf(PARAMETER_TYPES), metadata={
+        "description": "; ".join(f"`{kind}`: {doc}" for kind, doc in PARAMETER_TYPE_DOCS.items())})
     label = ma.fields.String(validate=SHORT)
     description = ma.fields.String(validate=MEDIUM)
     help = ma.fields.String(validate=MEDIUM)
     unit = ma.fields.String(validate=validate.Length(max=64))
-    default = ScalarValue(metadata={"type": "string", "description": "Value used when the order gives none."})
+    default = ScalarValue(metadata={
+        "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
+        "description": "Value used when the order gives none; valid for the type; read back as text."})
     optional = ma.fields.Boolean(load_default=False, dump_default=False)
     constant = ma.fields.Boolean(load_default=False, dump_default=False)
     options = _list(ma.fields.Nested(ParameterOptionSchema), 200)
@@ -100,7 +103,11 @@ class WorkflowSchema(StrictSchema):
     basic = ma.fields.Nested(BasicWorkflowSchema)
     opts = ma.fields.Nested(BasicWorkflowSchema, metadata={
         "deprecated": True, "description": "Deprecated alias of `basic`, same schema."})
-    argo = ArgoDefinition(metadata={"description": "Argo Workflow definition: an object, or YAML/JSON text."})
+    argo = ArgoDefinition(metadata={
+        "description": "Argo Workflow definition: a Workflow or WorkflowTemplate manifest or a bare spec, "
+                       "as an object or as YAML/JSON text.",
+        "oneOf": [{"type": "object", "minProperties": 1},
+                  {"type": "string", "minLength": 1, "maxLength": MAX_ARGO_DOCUMENT, "pattern": r"\S"}]})
 
     @ma.validates_schema
     def _has_definition_of_its_type(self, data, **_kwargs):
@@ -152,7 +159,7 @@ def _party(party_id: str) -> dict:
     return {"id": party_id}
 
 
-class ServiceStatusRTSchema(ma.Schema):
+class ServiceStatusRTSchema(ResponseSchema):
     """ServiceStatusRT: a service as the API shows it."""
 
     id = ma.fields.String(required=True)
@@ -176,7 +183,7 @@ class ServiceStatusRTSchema(ma.Schema):
     links = ComputedNested(SelfLinksSchema, _service_links, required=True)
 
 
-class ServiceListItemSchema(ma.Schema):
+class ServiceListItemSchema(ResponseSchema):
     id = ma.fields.String(required=True)
     name = ma.fields.String()
     description = ma.fields.String()
