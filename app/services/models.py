@@ -63,12 +63,17 @@ class Service(Base):
                               for i, entry in enumerate(entries)]
 
 
-class ServiceTag(Base):
-    __tablename__ = "service_tags"
+class _OrderedChildOfService:
+    """A row in a service's ordered list (tags, metadata): keyed by service and position."""
 
     service_id: Mapped[str] = mapped_column(
         sa.ForeignKey("services.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+
+
+class ServiceTag(_OrderedChildOfService, Base):
+    __tablename__ = "service_tags"
+
     tag: Mapped[str] = mapped_column(sa.String(128), index=True)
 
 
