@@ -46,8 +46,10 @@ def create_app(config: Config | None = None) -> Flask:
     app.before_request(_authenticate)
     app.before_request(_require_json_body)
 
+    from app.orders.views import blp as orders_blueprint
     from app.services.views import blp as services_blueprint
     api.register_blueprint(services_blueprint)
+    api.register_blueprint(orders_blueprint)
     app.register_blueprint(docs_assets)
     return app
 

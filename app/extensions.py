@@ -75,3 +75,9 @@ class Blueprint(flask_smorest.Blueprint):
                 func = self.alt_response(code, response=http.HTTPStatus(code).name)(func)
             return func
         return decorator
+
+
+def db_session():
+    """The database session of the current request."""
+    from flask import current_app
+    return current_app.extensions["database"].session

@@ -22,3 +22,9 @@ def page_links(page: dict, has_next: bool) -> dict[str, str]:
     if has_next:
         links["next"] = f"{base}?limit={page['limit']}&offset={page['offset'] + page['limit']}"
     return links
+
+
+def page_result(key: str, fetch, page: dict) -> dict:
+    """Fetch one row more than the page holds, to know whether a next page exists."""
+    rows = fetch(page["limit"] + 1, page["offset"])
+    return {key: rows[:page["limit"]], "links": page_links(page, has_next=len(rows) > page["limit"])}

@@ -29,3 +29,33 @@ def check_service_transition(current: str, new: str) -> ServiceStatus:
     if new not in SERVICE_TRANSITIONS[current]:
         raise IllegalTransition(f"a service cannot go from {current} to {new}")
     return new
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"        # accepted, waits for the worker
+    SCHEDULED = "scheduled"    # submitted to the backend
+    EXECUTING = "executing"    # the workload runs
+    SUCCEEDED = "succeeded"    # the workload finished well
+    FAILED = "failed"          # the workload failed
+    ERROR = "error"            # the platform could not run it
+    CANCELLED = "cancelled"    # stopped on request
+
+
+FINISHED_ORDER_STATUSES = frozenset({OrderStatus.SUCCEEDED, OrderStatus.FAILED, OrderStatus.ERROR,
+                                     OrderStatus.CANCELLED})
+_ENDINGS = {OrderStatus.ERROR, OrderStatus.CANCELLED}
+
+# A finished order never changes again.
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING: frozenset({OrderStatus.SCHEDULED, *_ENDINGS}),
+    OrderStatus.SCHEDULED: frozenset({OrderStatus.EXECUTING, OrderStatus.SUCCEEDED, OrderStatus.FAILED, *_ENDINGS}),
+    OrderStatus.EXECUTING: frozenset({OrderStatus.SUCCEEDED, OrderStatus.FAILED, *_ENDINGS}),
+    **{status: frozenset() for status in FINISHED_ORDER_STATUSES},
+}
+
+
+def check_order_transition(current: str, new: str) -> OrderStatus:
+    current, new = OrderStatus(current), OrderStatus(new)
+    if new not in ORDER_TRANSITIONS[current]:
+        raise IllegalTransition(f"an order cannot go from {current} to {new}")
+    return new

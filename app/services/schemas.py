@@ -195,9 +195,3 @@ class ServiceListRTSchema(ma.Schema):
     links = ma.fields.Nested(NavLinksSchema, required=True)
     services = ma.fields.List(ma.fields.Nested(ServiceListItemSchema), required=True)
 
-
-class ServiceOrderListRTSchema(ma.Schema):
-    """The orders placed for a service (filled by the orders resource)."""
-
-    links = ma.fields.Nested(NavLinksSchema, required=True)
-    orders = ma.fields.List(ma.fields.Dict(), required=True)

@@ -1,23 +1,20 @@
 """HTTP views of the services resource: parse, call the logic, render."""
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+from flask import url_for
 from flask.views import MethodView
 
 from app.auth import current_account
-from app.extensions import Blueprint
+from app.extensions import Blueprint, db_session
 from app.services import logic
-from app.services.schemas import (ServiceDescriptionSchema, ServiceListRTSchema, ServiceOrderListRTSchema,
-                                  ServiceStatusRTSchema,
+from app.orders.logic import list_service_orders
+from app.orders.schemas import OrderListRTSchema
+from app.paging import SimplePageSchema, page_result
+from app.services.schemas import (ServiceDescriptionSchema, ServiceListRTSchema, ServiceStatusRTSchema,
                                   ServiceUpdateQuerySchema)
-from app.paging import SimplePageSchema, page_links
 
 blp = Blueprint("services", __name__, url_prefix="/1/services",
                 description="Publish, discover, update and withdraw analytics services.")
-
-
-def _session():
-    return current_app.extensions["database"].session
 
 
 @blp.route("")
@@ -27,9 +24,8 @@ class Services(MethodView):
     @blp.documented_errors(400, 401)
     def get(self, page):
         """List services"""
-        services = logic.list_services(_session(), page["limit"] + 1, page["offset"])
-        return {"services": services[:page["limit"]],
-                "links": page_links(page, has_next=len(services) > page["limit"])}
+        return page_result("services", lambda limit, offset: logic.list_services(db_session(), limit, offset),
+                           page)
 
     @blp.arguments(ServiceDescriptionSchema, example={
         "name": "NDVI", "description": "Vegetation index from Sentinel-2 scenes",
@@ -41,7 +37,7 @@ class Services(MethodView):
     @blp.documented_errors(400, 401, 409, 415, 422)
     def post(self, description):
         """Publish a service"""
-        service = logic.publish_service(_session(), current_account(), description)
+        service = logic.publish_service(db_session(), current_account(), description)
         return service, 201, {"Location": url_for("services.ServiceById", service_id=service.id, _external=True)}
 
 
@@ -51,7 +47,7 @@ class ServiceById(MethodView):
     @blp.documented_errors(401, 404)
     def get(self, service_id):
         """Read a service"""
-        return logic.get_service(_session(), service_id)
+        return logic.get_service(db_session(), service_id)
 
     @blp.arguments(ServiceUpdateQuerySchema, location="query", error_status_code=400)
     @blp.arguments(ServiceDescriptionSchema)
@@ -61,7 +57,7 @@ class ServiceById(MethodView):
     @blp.documented_errors(400, 401, 403, 404, 409, 415, 422)
     def put(self, query, description, service_id):
         """Update a service, or create it under this id with force-create"""
-        service, created = logic.replace_service(_session(), current_account(), service_id, description,
+        service, created = logic.replace_service(db_session(), current_account(), service_id, description,
                                                  query["force_create"])
         if created:
             return service, 201, {"Location": url_for("services.ServiceById", service_id=service.id,
@@ -72,15 +68,16 @@ class ServiceById(MethodView):
     @blp.documented_errors(401, 403, 404)
     def delete(self, service_id):
         """Delete a service"""
-        logic.delete_service(_session(), current_account(), service_id)
+        logic.delete_service(db_session(), current_account(), service_id)
 
 
 @blp.route("/<service_id>/orders")
 class ServiceOrders(MethodView):
     @blp.arguments(SimplePageSchema, location="query", error_status_code=400)
-    @blp.response(200, ServiceOrderListRTSchema)
+    @blp.response(200, OrderListRTSchema)
     @blp.documented_errors(400, 401, 404)
     def get(self, page, service_id):
-        """List the orders placed for a service"""
-        logic.get_service(_session(), service_id)
-        return {"orders": [], "links": page_links(page, has_next=False)}
+        """List a service's orders: all of them for its provider, your own for anybody else"""
+        account = current_account()
+        return page_result("orders", lambda limit, offset: list_service_orders(
+            db_session(), account, service_id, limit, offset), page)

@@ -1,0 +1,1 @@
+"""The orders resource: a consumer orders a service with parameter values."""

@@ -1,0 +1,93 @@
+"""What may be done with orders, decided here; the views only parse and render."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, InvalidParameterValue, NotFound
+from app.orders.models import Order
+from app.services.logic import get_service
+from app.services.models import ID_LENGTH, Service
+from app.status import OrderStatus, ServiceStatus
+from workflows.parameters import ParameterValueError, resolve_order_values
+
+
+def new_order_id() -> str:
+    return f"urn:marketplace:order:{uuid.uuid4()}"
+
+
+def _find_by_key(session: Session, account: str, key: str) -> Order | None:
+    return session.scalars(sa.select(Order).where(Order.account == account, Order.idempotency_key == key)).first()
+
+
+def _orderable_service(session: Session, service_id: str) -> Service:
+    service = session.get(Service, service_id) if len(service_id) <= ID_LENGTH else None
+    if service is None:
+        raise InvalidParameterValue("no service has this id", name="service-id", value=service_id)
+    if service.status != ServiceStatus.READY:
+        raise Conflict(f"the service is {service.status}: only a ready service can be ordered", id=service.id)
+    return service
+
+
+def place_order(session: Session, account: str, request: dict[str, Any],
+                idempotency_key: str | None = None) -> tuple[Order, bool]:
+    """Check the values against the service's definitions and keep them with a snapshot of its
+    workflow. Returns the order and whether it is new (False: replayed by Idempotency-Key)."""
+    if idempotency_key and (existing := _find_by_key(session, account, idempotency_key)):
+        return existing, False
+    service = _orderable_service(session, request["service_id"])
+    try:
+        values = resolve_order_values(service.parameters, request["parameters"])
+    except ParameterValueError as error:
+        raise InvalidParameterValue(error.message, name=error.name, value=error.value) from None
+    order = Order(id=new_order_id(), name=request.get("name"), account=account, service_id=service.id,
+                  service_owner=service.owner, service_version=service.version, status=OrderStatus.PENDING,
+                  parameters=[{"name": name, "value": value} for name, value in values],
+                  workflow=service.workflow, idempotency_key=idempotency_key)
+    order.tags = request["tags"]
+    session.add(order)
+    try:
+        session.commit()
+    except IntegrityError:
+        # A concurrent POST with the same key won the race: answer its order.
+        session.rollback()
+        if idempotency_key and (existing := _find_by_key(session, account, idempotency_key)):
+            return existing, False
+        raise
+    return order, True
+
+
+def _visible_to(account: str):
+    """An order is seen by the consumer who placed it and by the provider of its service."""
+    return sa.or_(Order.account == account, Order.service_owner == account)
+
+
+def get_order(session: Session, account: str, order_id: str) -> Order:
+    order = session.scalars(sa.select(Order).where(Order.id == order_id, _visible_to(account))).first()
+    if order is None:
+        # The same answer as for an id that does not exist, so ids cannot be probed.
+        raise NotFound("no order has this id", id=order_id)
+    return order
+
+
+def _page(session: Session, statement, limit: int, offset: int) -> list[Order]:
+    statement = statement.order_by(Order.ordered_at.desc(), Order.id).limit(limit).offset(offset)
+    return list(session.scalars(statement))
+
+
+def list_orders(session: Session, account: str, limit: int, offset: int) -> list[Order]:
+    """The caller's own orders, newest first."""
+    return _page(session, sa.select(Order).where(Order.account == account), limit, offset)
+
+
+def list_service_orders(session: Session, account: str, service_id: str, limit: int, offset: int) -> list[Order]:
+    """All of a service's orders for its provider; a consumer's own ones for anybody else."""
+    service = get_service(session, service_id)
+    statement = sa.select(Order).where(Order.service_id == service.id)
+    if service.owner != account:
+        statement = statement.where(Order.account == account)
+    return _page(session, statement, limit, offset)

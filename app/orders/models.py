@@ -1,0 +1,58 @@
+"""Orders as stored: the checked values and a snapshot of the service's workflow at order time,
+so that a later update of the service never changes what an existing order runs."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, JSONDocument, UTCDateTime, utcnow
+from app.services.models import ID_LENGTH
+from app.status import OrderStatus
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        # One order per (account, Idempotency-Key): a retried POST finds the first.
+        sa.UniqueConstraint("account", "idempotency_key"),
+        sa.Index("ix_orders_account_ordered_at_id", "account", "ordered_at", "id"),
+        sa.Index("ix_orders_service_id_ordered_at_id", "service_id", "ordered_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(ID_LENGTH), primary_key=True)
+    name: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    account: Mapped[str] = mapped_column(sa.String(255))
+    # No foreign key: an order's history outlives the service it was placed for.
+    service_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    service_owner: Mapped[str] = mapped_column(sa.String(255), index=True)
+    service_version: Mapped[int] = mapped_column(sa.Integer)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True, default=OrderStatus.PENDING)
+    status_message: Mapped[str | None] = mapped_column(sa.Text)
+    parameters: Mapped[list[dict[str, str]]] = mapped_column(JSONDocument)
+    workflow: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(255))
+    ordered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    tag_rows: Mapped[list["OrderTag"]] = relationship(
+        order_by="OrderTag.position", cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
+    @tags.setter
+    def tags(self, tags: list[str]) -> None:
+        self.tag_rows = [OrderTag(position=i, tag=tag) for i, tag in enumerate(tags)]
+
+
+class OrderTag(Base):
+    __tablename__ = "order_tags"
+
+    order_id: Mapped[str] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    tag: Mapped[str] = mapped_column(sa.String(128), index=True)

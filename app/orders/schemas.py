@@ -1,0 +1,86 @@
+"""The orders API's JSON, in the style of the services contract (hyphenated keys, links)."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.common_schemas import ComputedNested, DescribedBySchema, NavLinksSchema, ReferenceToSchema, ResponseSchema
+from app.links import resource_links
+from app.services.schemas import SHORT, ScalarValue, StrictSchema
+from app.status import OrderStatus
+
+
+class OrderParameterValueSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=63))
+    value = ScalarValue(required=True, metadata={
+        "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
+        "description": "Checked against the parameter's type; used in its canonical text form."})
+
+
+class OrderRequestSchema(StrictSchema):
+    """What a consumer sends to order a service."""
+
+    service_id = ma.fields.String(data_key="service-id", required=True, validate=validate.Length(min=1, max=255))
+    name = ma.fields.String(validate=SHORT, metadata={"description": "An optional label of the consumer's."})
+    parameters = ma.fields.List(ma.fields.Nested(OrderParameterValueSchema), validate=validate.Length(max=200),
+                                load_default=list)
+    tags = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=128)),
+                          validate=validate.Length(max=64), load_default=list)
+
+    @ma.post_load
+    def _unique_tags(self, data, **_kwargs):
+        data["tags"] = list(dict.fromkeys(data["tags"]))
+        return data
+
+
+class IdempotencyHeaderSchema(ma.Schema):
+    idempotency_key = ma.fields.String(data_key="Idempotency-Key", validate=validate.Length(min=1, max=255),
+                                       metadata={"description": "A retried POST with the same key answers "
+                                                                "the first order instead of placing a second."})
+
+
+class ResolvedParameterSchema(ma.Schema):
+    name = ma.fields.String(required=True)
+    value = ma.fields.String(required=True)
+
+
+class OrderLinksSchema(ma.Schema):
+    self = ma.fields.String(required=True)
+    describedBy = ma.fields.Nested(DescribedBySchema, required=True)
+
+
+class ServiceRefSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    links = ma.fields.Nested(OrderLinksSchema)
+
+
+def _order_links(order):
+    return resource_links("orders.OrderById", "OrderRT", order_id=order.id)
+
+
+def _service_ref(order):
+    return {"id": order.service_id,
+            "links": resource_links("services.ServiceById", "ServiceStatusRT", service_id=order.service_id)}
+
+
+class OrderRTSchema(ResponseSchema):
+    """An order as the API shows it."""
+
+    id = ma.fields.String(required=True)
+    name = ma.fields.String()
+    status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in OrderStatus]))
+    status_message = ma.fields.String(data_key="status-message", metadata={"description": "Why it failed, if it did."})
+    ordered_at = ma.fields.AwareDateTime(data_key="ordered-at", required=True)
+    started_at = ma.fields.AwareDateTime(data_key="started-at")
+    finished_at = ma.fields.AwareDateTime(data_key="finished-at")
+    service = ComputedNested(ServiceRefSchema, _service_ref, required=True)
+    account = ComputedNested(ReferenceToSchema, lambda order: {"id": order.account}, required=True)
+    parameters = ma.fields.List(ma.fields.Nested(ResolvedParameterSchema), required=True, metadata={
+        "description": "Every parameter with the value actually used (defaults filled in)."})
+    tags = ma.fields.List(ma.fields.String())
+    links = ComputedNested(OrderLinksSchema, _order_links, required=True)
+
+
+class OrderListRTSchema(ma.Schema):
+    links = ma.fields.Nested(NavLinksSchema, required=True)
+    orders = ma.fields.List(ma.fields.Nested(OrderRTSchema), required=True)

@@ -1,0 +1,51 @@
+"""HTTP views of the orders resource: parse, call the logic, render."""
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+
+from app.auth import current_account
+from app.extensions import Blueprint, db_session
+from app.orders import logic
+from app.orders.schemas import IdempotencyHeaderSchema, OrderListRTSchema, OrderRequestSchema, OrderRTSchema
+from app.paging import SimplePageSchema, page_result
+
+blp = Blueprint("orders", __name__, url_prefix="/1/orders",
+                description="Order a ready service with parameter values, and follow the order to its end.")
+
+
+@blp.route("")
+class Orders(MethodView):
+    @blp.arguments(SimplePageSchema, location="query", error_status_code=400)
+    @blp.response(200, OrderListRTSchema)
+    @blp.documented_errors(400, 401)
+    def get(self, page):
+        """List your orders, newest first"""
+        account = current_account()
+        return page_result("orders", lambda limit, offset: logic.list_orders(db_session(), account, limit, offset),
+                           page)
+
+    @blp.arguments(IdempotencyHeaderSchema, location="headers", error_status_code=400)
+    @blp.arguments(OrderRequestSchema, example={
+        "service-id": "urn:acme:service:ndvi", "name": "field 12, June",
+        "parameters": [{"name": "scene", "value": "S2A_20260601"}, {"name": "threshold", "value": 0.4}],
+        "tags": ["field-12"]})
+    @blp.response(201, OrderRTSchema, headers={"Location": {"description": "URL of the order",
+                                                            "schema": {"type": "string"}}})
+    @blp.documented_errors(400, 401, 409, 415, 422)
+    def post(self, headers, request):
+        """Order a service"""
+        order, created = logic.place_order(db_session(), current_account(), request, headers.get("idempotency_key"))
+        response_headers = {"Location": url_for("orders.OrderById", order_id=order.id, _external=True)}
+        if not created:
+            response_headers["Idempotent-Replayed"] = "true"
+        return order, 201, response_headers
+
+
+@blp.route("/<order_id>")
+class OrderById(MethodView):
+    @blp.response(200, OrderRTSchema)
+    @blp.documented_errors(401, 404)
+    def get(self, order_id):
+        """Read an order (yours, or one placed for your service)"""
+        return logic.get_order(db_session(), current_account(), order_id)

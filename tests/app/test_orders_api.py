@@ -1,0 +1,187 @@
+"""The orders API over HTTP: consumers order ready services, providers see their services' orders."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from app.orders.models import Order
+from app.services.models import Service
+from tests.factories import service_description
+
+
+@pytest.fixture
+def ready_service(app, alice):
+    """Alice publishes a service; the worker (issue 5) is stood in for by marking it ready."""
+    def make(**overrides):
+        service = alice.post("/1/services", json=service_description(**overrides)).get_json()
+        session = app.extensions["database"].sessions()
+        with session.begin():
+            session.get(Service, service["id"]).status = "ready"
+        session.close()
+        return service
+    return make
+
+
+def order(client, service_id, parameters=({"name": "scene", "value": "S2A"},), headers=None, **extra):
+    return client.post("/1/orders", json={"service-id": service_id, "parameters": list(parameters), **extra},
+                       headers=headers or {})
+
+
+def test_ordering_a_ready_service_answers_201_with_the_order(ready_service, bob):
+    service = ready_service()
+    response = order(bob, service["id"], name="field 12", tags=["june", "june", "f12"])
+    assert response.status_code == 201, response.get_json()
+    placed = response.get_json()
+    assert placed["id"].startswith("urn:marketplace:order:")
+    assert response.headers["Location"] == f"http://localhost/1/orders/{placed['id']}"
+    assert placed["status"] == "pending"
+    assert placed["name"] == "field 12"
+    assert placed["tags"] == ["june", "f12"]
+    assert placed["account"] == {"id": "bob"}
+    assert placed["service"]["id"] == service["id"]
+    assert placed["service"]["links"]["self"] == service["links"]["self"]
+    assert placed["parameters"] == [{"name": "scene", "value": "S2A"}, {"name": "threshold", "value": "0.3"},
+                                    {"name": "mode", "value": "fast"}]
+    assert placed["ordered-at"] and "started-at" not in placed and "finished-at" not in placed
+    assert placed["links"]["self"] == response.headers["Location"]
+    assert placed["links"]["describedBy"]["href"].endswith("/openapi.json#/components/schemas/OrderRT")
+    assert bob.get(f"/1/orders/{placed['id']}").get_json() == placed
+
+
+def test_values_are_used_in_canonical_form(ready_service, bob):
+    service = ready_service()
+    placed = order(bob, service["id"], [{"name": "scene", "value": "S"}, {"name": "threshold", "value": 1},
+                                        {"name": "mode", "value": "exact"}]).get_json()
+    assert placed["parameters"][1:] == [{"name": "threshold", "value": "1.0"}, {"name": "mode", "value": "exact"}]
+
+
+@pytest.mark.parametrize("parameters, name, value", [
+    ([{"name": "scene", "value": "S"}, {"name": "colour", "value": "red"}], "colour", "red"),
+    ([{"name": "threshold", "value": "0.5"}], "scene", None),
+    ([{"name": "scene", "value": "S"}, {"name": "threshold", "value": "high"}], "threshold", "high"),
+    ([{"name": "scene", "value": "S"}, {"name": "mode", "value": "slow"}], "mode", "slow"),
+    ([{"name": "scene", "value": "S"}, {"name": "scene", "value": "T"}], "scene", "T"),
+    ([{"name": "scene", "value": ["a"]}], "parameters.0.value", ["a"]),
+])
+def test_wrong_values_are_422_naming_the_parameter_and_value(ready_service, bob, parameters, name, value):
+    service = ready_service()
+    response = order(bob, service["id"], parameters)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert (body["name"], body["value"]) == (name, value)
+    assert bob.get("/1/orders").get_json()["orders"] == []
+
+
+def test_a_constant_parameter_keeps_its_value(ready_service, bob):
+    params = [{"name": "scene", "type": "string"}, {"name": "version", "type": "string", "default": "v1",
+                                                     "constant": True}]
+    service = ready_service(parameters=params)
+    response = order(bob, service["id"], [{"name": "scene", "value": "S"}, {"name": "version", "value": "v2"}])
+    assert response.status_code == 422
+    assert response.get_json()["name"] == "version"
+    same = order(bob, service["id"], [{"name": "scene", "value": "S"}, {"name": "version", "value": "v1"}])
+    assert same.status_code == 201
+
+
+def test_a_service_that_is_not_ready_cannot_be_ordered(alice, bob):
+    service = alice.post("/1/services", json=service_description()).get_json()
+    response = order(bob, service["id"])
+    assert response.status_code == 409
+    assert response.get_json() == {"message": "the service is pending: only a ready service can be ordered",
+                                   "id": service["id"]}
+
+
+def test_an_unknown_service_is_422_naming_service_id(bob):
+    response = order(bob, "urn:acme:service:none")
+    assert response.status_code == 422
+    assert (response.get_json()["name"], response.get_json()["value"]) == ("service-id", "urn:acme:service:none")
+
+
+def test_missing_service_id_is_422(bob):
+    response = bob.post("/1/orders", json={"parameters": []})
+    assert response.status_code == 422
+    assert response.get_json()["name"] == "service-id"
+
+
+def test_nobody_reads_another_accounts_order(ready_service, bob, as_account):
+    placed = order(bob, ready_service()["id"]).get_json()
+    response = as_account("mallory").get(f"/1/orders/{placed['id']}")
+    assert response.status_code == 404
+    assert response.get_json() == {"message": "no order has this id", "id": placed["id"]}
+    assert as_account("mallory").get("/1/orders/urn:marketplace:order:nope").get_json()["message"] == \
+        "no order has this id"
+
+
+def test_the_provider_reads_the_orders_of_its_service(ready_service, alice, bob):
+    placed = order(bob, ready_service()["id"]).get_json()
+    assert alice.get(f"/1/orders/{placed['id']}").status_code == 200
+
+
+def test_order_lists_show_each_account_what_it_may_see(ready_service, alice, bob, as_account):
+    service = ready_service()
+    mine = order(bob, service["id"]).get_json()
+    theirs = order(as_account("carol"), service["id"]).get_json()
+    assert [o["id"] for o in bob.get("/1/orders").get_json()["orders"]] == [mine["id"]]
+    assert alice.get("/1/orders").get_json()["orders"] == []
+    provider_view = alice.get(f"/1/services/{service['id']}/orders").get_json()["orders"]
+    assert {o["id"] for o in provider_view} == {mine["id"], theirs["id"]}
+    consumer_view = bob.get(f"/1/services/{service['id']}/orders").get_json()["orders"]
+    assert [o["id"] for o in consumer_view] == [mine["id"]]
+
+
+def test_order_lists_page(ready_service, bob):
+    service = ready_service()
+    ids = [order(bob, service["id"]).get_json()["id"] for _ in range(3)]
+    first = bob.get("/1/orders?limit=2").get_json()
+    second = bob.get(first["links"]["next"]).get_json()
+    assert sorted(o["id"] for o in first["orders"] + second["orders"]) == sorted(ids)
+    assert "next" not in second["links"]
+
+
+def test_an_idempotency_key_makes_a_retry_return_the_first_order(ready_service, bob, as_account):
+    service = ready_service()
+    first = order(bob, service["id"], headers={"Idempotency-Key": "k-1"})
+    again = order(bob, service["id"], headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len(bob.get("/1/orders").get_json()["orders"]) == 1
+    other = order(as_account("carol"), service["id"], headers={"Idempotency-Key": "k-1"}).get_json()
+    assert other["id"] != first.get_json()["id"]
+
+
+def test_two_concurrent_posts_with_one_key_place_one_order(app, ready_service, bob):
+    service = ready_service()
+    barrier, answers = threading.Barrier(2), []
+
+    def post():
+        barrier.wait()
+        answers.append(order(bob, service["id"], headers={"Idempotency-Key": "race"}))
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [201, 201]
+    assert answers[0].get_json()["id"] == answers[1].get_json()["id"]
+    assert len(bob.get("/1/orders").get_json()["orders"]) == 1
+
+
+def test_an_over_long_idempotency_key_is_400(ready_service, bob):
+    response = order(bob, ready_service()["id"], headers={"Idempotency-Key": "k" * 256})
+    assert response.status_code == 400
+    assert response.get_json()["name"] == "Idempotency-Key"
+
+
+def test_an_order_keeps_the_workflow_it_was_placed_with(app, ready_service, alice, bob):
+    service = ready_service()
+    placed = order(bob, service["id"]).get_json()
+    assert alice.put(f"/1/services/{service['id']}", json=service_description(
+        workflow={"type": "basic", "basic": {"image": "ghcr.io/acme/ndvi:2.0"}})).status_code == 200
+    session = app.extensions["database"].sessions()
+    stored = session.get(Order, placed["id"])
+    assert stored.workflow["basic"]["image"] == "ghcr.io/acme/ndvi:1.2"
+    assert stored.service_version == 1
+    session.close()
