@@ -9,7 +9,9 @@ from app.config import Config
 from app.db import Database
 from app.docs import OPENAPI_SETTINGS, docs_assets
 from app.errors import ApiError, Conflict
+from app import observability
 from app.extensions import BEARER_SCHEME, Api, render_error
+from app.health import health
 
 API_PREFIX = "/1/"
 JSON_BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -24,7 +26,7 @@ def _require_json_body():
 
 
 def _authenticate():
-    if request.path.startswith(API_PREFIX):
+    if request.path.startswith(API_PREFIX) and request.method != "OPTIONS":
         authenticate_request()
 
 
@@ -41,6 +43,8 @@ def create_app(config: Config | None = None) -> Flask:
     api = Api(app)
     app.extensions["api"] = api
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
+    observability.init_app(app)
+    app.register_blueprint(health)
     app.register_error_handler(ApiError, render_error)
     app.register_error_handler(IntegrityError, _conflict)
     app.before_request(_authenticate)

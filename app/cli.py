@@ -27,12 +27,20 @@ def main() -> None:
 @main.command(help="Run the API (embedded defaults: SQLite in the data folder, local backend).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-def serve(host: str, port: int) -> None:
+@click.option("--production", is_flag=True,
+              help="Serve with gunicorn (MARKETPLACE_WEB_* settings); the schema is upgraded by `db upgrade`.")
+def serve(host: str, port: int, production: bool) -> None:
     from app import create_app
     from app.migrate import upgrade
+    from app.observability import configure_logging
 
     config = _config()
+    configure_logging(config.log_format, config.log_level)
     app = create_app(config)
+    if production:
+        from app.production import ProductionServer
+        ProductionServer(app, config, f"{host}:{port}").run()
+        return
     upgrade(app.extensions["database"].engine)
     base = f"http://{host}:{port}"
     click.echo(f"Marketplace API on {base}/1/services  (database: {_safe_url(config.database_url)})")

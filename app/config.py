@@ -14,6 +14,7 @@ from typing import Mapping
 SECRET_FILE_NAME = ".marketplace-secret-key"
 DATABASE_FILE_NAME = "marketplace.db"
 BACKENDS = ("local", "kubernetes")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(ValueError):
@@ -68,6 +69,16 @@ class OidcSettings:
 
 
 @dataclass(frozen=True)
+class WebServerSettings:
+    """gunicorn, for `marketplace serve --production`."""
+
+    workers: int = 2
+    threads: int = 4
+    timeout: int = 30
+    graceful_timeout: int = 30
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the application reads from its environment, resolved once."""
 
@@ -78,6 +89,9 @@ class Config:
     oidc: OidcSettings | None = None
     token_ttl_seconds: int = 24 * 3600
     run_worker_in_process: bool = True
+    log_format: str = "text"
+    log_level: str = "INFO"
+    web: "WebServerSettings" = field(default_factory=lambda: WebServerSettings())
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -96,7 +110,18 @@ class Config:
                 raise ConfigError(f"MARKETPLACE_OIDC_ISSUER needs {' and '.join(missing)} too")
             oidc = OidcSettings(env["MARKETPLACE_OIDC_ISSUER"], env["MARKETPLACE_OIDC_AUDIENCE"],
                                 env["MARKETPLACE_OIDC_JWKS_URL"])
+        log_format = env.get("MARKETPLACE_LOG_FORMAT") or "text"
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"MARKETPLACE_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+        web = WebServerSettings(
+            workers=_int(env, "MARKETPLACE_WEB_WORKERS", 2, minimum=1),
+            threads=_int(env, "MARKETPLACE_WEB_THREADS", 4, minimum=1),
+            timeout=_int(env, "MARKETPLACE_WEB_TIMEOUT", 30, minimum=1),
+            graceful_timeout=_int(env, "MARKETPLACE_WEB_GRACEFUL_TIMEOUT", 30, minimum=1))
         return cls(
+            log_format=log_format,
+            log_level=env.get("MARKETPLACE_LOG_LEVEL") or "INFO",
+            web=web,
             database_url=normalise_database_url(database_url),
             secret_key=secret_key,
             backend=backend,

@@ -1,0 +1,100 @@
+"""Request ids, one structured log line per request, and Prometheus metrics."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+import flask
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+access_log = logging.getLogger("marketplace.access")
+
+
+class Metrics:
+    """The application's metrics, in a registry of its own (one per app, so tests do not clash)."""
+
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("marketplace_http_requests_total", "HTTP requests answered",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("marketplace_http_request_duration_seconds", "Time to answer a request",
+                                 ["method", "route"], registry=self.registry)
+
+
+def _request_id() -> str:
+    """Keep the caller's id when it is safe to log, else make one."""
+    given = flask.request.headers.get(REQUEST_ID_HEADER, "")
+    return given if _SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _start():
+    flask.g.request_id = _request_id()
+    flask.g.started = time.perf_counter()
+
+
+def _finish(response: flask.Response) -> flask.Response:
+    started = flask.g.pop("started", None)
+    if started is None:
+        return response
+    duration = time.perf_counter() - started
+    route = flask.request.url_rule.rule if flask.request.url_rule else "<unmatched>"
+    metrics: Metrics = flask.current_app.extensions["metrics"]
+    metrics.requests.labels(flask.request.method, route, str(response.status_code)).inc()
+    metrics.latency.labels(flask.request.method, route).observe(duration)
+    response.headers[REQUEST_ID_HEADER] = flask.g.request_id
+    access_log.info("request", extra={"http": {
+        "method": flask.request.method, "route": route, "path": flask.request.path,
+        "status": response.status_code, "duration_ms": round(duration * 1000, 2),
+        "request_id": flask.g.request_id, "account": flask.g.get("account")}})
+    return response
+
+
+def metrics_view():
+    return flask.Response(generate_latest(flask.current_app.extensions["metrics"].registry),
+                          mimetype=CONTENT_TYPE_LATEST)
+
+
+def init_app(app: flask.Flask) -> None:
+    app.extensions["metrics"] = Metrics()
+    app.before_request(_start)
+    app.after_request(_finish)
+    app.add_url_rule("/metrics", "metrics", metrics_view)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors in production."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
+                 "logger": record.name, "message": record.getMessage()}
+        for key in ("http", "order_id", "service_id"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """Readable lines for the embedded mode."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        http = getattr(record, "http", None)
+        if http:
+            return (f"{http['method']} {http['path']} {http['status']} {http['duration_ms']}ms "
+                    f"id={http['request_id']}")
+        return super().format(record)
+
+
+def configure_logging(log_format: str, level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else
+                         TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

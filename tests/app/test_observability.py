@@ -1,0 +1,52 @@
+"""Health, readiness, metrics, request ids and structured logs: what an operator relies on."""
+from __future__ import annotations
+
+import json
+import logging
+
+from app import create_app
+from app.config import Config
+from app.observability import JsonFormatter
+
+
+def test_health_and_readiness_need_no_token(as_account):
+    anonymous = as_account(None)
+    assert anonymous.get("/healthz").get_json() == {"status": "ok"}
+    assert anonymous.get("/readyz").get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_readiness_fails_when_the_database_does_not_answer(tmp_path):
+    app = create_app(Config(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2",
+                            secret_key="k" * 40, data_dir=tmp_path))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "unavailable"
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_metrics_count_requests_by_route_and_status(alice, as_account):
+    alice.get("/1/services")
+    alice.get("/1/services/unknown")
+    text = as_account(None).get("/metrics").get_data(as_text=True)
+    assert 'marketplace_http_requests_total{method="GET",route="/1/services",status="200"} 1.0' in text
+    assert 'marketplace_http_requests_total{method="GET",route="/1/services/<service_id>",status="404"} 1.0' in text
+    assert 'marketplace_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/1/services"}' in text
+
+
+def test_a_request_id_is_kept_or_made_and_returned(alice, as_account):
+    assert alice.get("/1/services", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    made = as_account(None).get("/1/services").headers["X-Request-ID"]
+    assert len(made) == 32
+    for unsafe in ("has spaces; and=signs", "x" * 129):
+        replaced = alice.get("/1/services", headers={"X-Request-ID": unsafe}).headers["X-Request-ID"]
+        assert replaced != unsafe and len(replaced) == 32
+
+
+def test_each_request_logs_one_structured_line(alice, caplog):
+    with caplog.at_level(logging.INFO, logger="marketplace.access"):
+        alice.get("/1/services", headers={"X-Request-ID": "req-1"})
+    record = next(r for r in caplog.records if r.name == "marketplace.access")
+    line = json.loads(JsonFormatter().format(record))
+    assert line["http"] == {"method": "GET", "route": "/1/services", "path": "/1/services", "status": 200,
+                            "duration_ms": line["http"]["duration_ms"], "request_id": "req-1", "account": "alice"}
+    assert line["level"] == "INFO"
