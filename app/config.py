@@ -88,7 +88,6 @@ class Config:
     data_dir: Path = field(default_factory=Path.cwd)
     oidc: OidcSettings | None = None
     token_ttl_seconds: int = 24 * 3600
-    run_worker_in_process: bool = True
     log_format: str = "text"
     log_level: str = "INFO"
     web: "WebServerSettings" = field(default_factory=lambda: WebServerSettings())

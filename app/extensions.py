@@ -39,7 +39,8 @@ class Api(flask_smorest.Api):
         """Render werkzeug and webargs errors (404, 405, bad JSON, validation) in our shape."""
         data = getattr(error, "data", None) or {}
         if "messages" in data:
-            inputs = {"json": request.get_json(silent=True), "query": request.args.to_dict()}
+            inputs = {"json": request.get_json(silent=True), "query": request.args.to_dict(),
+                      "headers": dict(request.headers)}
             api_error = validation_error(error.code, data["messages"], inputs)
         elif error.code and error.code >= 500:
             log.exception("unhandled error on %s %s", request.method, request.path,

@@ -67,8 +67,7 @@ def database_url(request, tmp_path_factory):
 def config(database_url, tmp_path):
     from app.config import Config
 
-    return Config(database_url=database_url, secret_key=TEST_SECRET, data_dir=tmp_path,
-                  run_worker_in_process=False)
+    return Config(database_url=database_url, secret_key=TEST_SECRET, data_dir=tmp_path)
 
 
 @pytest.fixture
