@@ -42,6 +42,8 @@ def serve(host: str, port: int, production: bool) -> None:
         ProductionServer(app, config, f"{host}:{port}").run()
         return
     upgrade(app.extensions["database"].engine)
+    from app.worker import start_in_background
+    start_in_background(app.extensions["database"], config)
     base = f"http://{host}:{port}"
     click.echo(f"Marketplace API on {base}/1/services  (database: {_safe_url(config.database_url)})")
     click.echo(f"API docs: {base}/docs   OpenAPI: {base}/openapi.json")
@@ -52,6 +54,25 @@ def serve(host: str, port: int, production: bool) -> None:
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
     return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command(help="Run the reconcile loop (builds services; more steps come with the backends).")
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.05, 60))
+def worker(interval: float) -> None:
+    import signal
+    import threading
+
+    from app.db import Database
+    from app.observability import configure_logging
+    from app.worker import Worker
+
+    config = _config()
+    configure_logging(config.log_format, config.log_level)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"worker running against {_safe_url(config.database_url)} ({config.backend} backend)")
+    Worker(Database(config.database_url), config).run(stop, interval)
 
 
 @main.command(help="Print a bearer token for ACCOUNT, signed with this server's secret.")

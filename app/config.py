@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from workflows.settings import CompileSettings
+
 SECRET_FILE_NAME = ".marketplace-secret-key"
 DATABASE_FILE_NAME = "marketplace.db"
 BACKENDS = ("local", "kubernetes")
@@ -91,6 +93,7 @@ class Config:
     log_format: str = "text"
     log_level: str = "INFO"
     web: "WebServerSettings" = field(default_factory=lambda: WebServerSettings())
+    compile: CompileSettings = field(default_factory=CompileSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -117,7 +120,16 @@ class Config:
             threads=_int(env, "MARKETPLACE_WEB_THREADS", 4, minimum=1),
             timeout=_int(env, "MARKETPLACE_WEB_TIMEOUT", 30, minimum=1),
             graceful_timeout=_int(env, "MARKETPLACE_WEB_GRACEFUL_TIMEOUT", 30, minimum=1))
+        defaults = CompileSettings()
+        compile_settings = CompileSettings(
+            namespace=env.get("MARKETPLACE_NAMESPACE") or defaults.namespace,
+            service_account=env.get("MARKETPLACE_RUNNER_SERVICE_ACCOUNT") or defaults.service_account,
+            backoff_limit=_int(env, "MARKETPLACE_JOB_BACKOFF_LIMIT", defaults.backoff_limit),
+            active_deadline_seconds=_int(env, "MARKETPLACE_JOB_ACTIVE_DEADLINE_SECONDS",
+                                         defaults.active_deadline_seconds, minimum=1),
+            ttl_seconds_after_finished=_int(env, "MARKETPLACE_JOB_TTL_SECONDS", defaults.ttl_seconds_after_finished))
         return cls(
+            compile=compile_settings,
             log_format=log_format,
             log_level=env.get("MARKETPLACE_LOG_LEVEL") or "INFO",
             web=web,

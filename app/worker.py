@@ -1,0 +1,42 @@
+"""The reconcile loop: takes one idempotent step at a time for everything that waits."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from app.config import Config
+from app.db import Database
+from app.services.build import build_pending_services
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, database: Database, config: Config):
+        self._database = database
+        self._config = config
+
+    def run_once(self) -> int:
+        """One pass over the waiting work; returns how many steps it took."""
+        session = self._database.sessions()
+        try:
+            return build_pending_services(session, self._config.backend, self._config.compile)
+        finally:
+            session.close()
+
+    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # a failed pass is logged and retried; the loop must not die
+                log.exception("worker pass failed")
+                busy = 0
+            if not busy:
+                stop.wait(interval)
+
+
+def start_in_background(database: Database, config: Config) -> threading.Event:
+    """The embedded mode: the same loop in a daemon thread of `marketplace serve`."""
+    stop = threading.Event()
+    threading.Thread(target=Worker(database, config).run, args=(stop,), name="worker", daemon=True).start()
+    return stop
