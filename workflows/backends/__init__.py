@@ -1,0 +1,1 @@
+"""Backends run orders: `local` (child processes) and `kubernetes` (Jobs and Workflows)."""
