@@ -12,18 +12,7 @@ from app.errors import ApiError, Conflict
 from app import observability
 from app.extensions import BEARER_SCHEME, Api, render_error
 from app.health import health
-
-API_PREFIX = "/1/"
-JSON_BODY_METHODS = ("POST", "PUT", "PATCH")
-
-
-def _require_json_body():
-    """A body we cannot read as JSON is a 415, not a misleading 'field missing' 422."""
-    if (request.path.startswith(API_PREFIX) and request.method in JSON_BODY_METHODS
-            and request.content_length != 0 and not request.is_json
-            and (request.content_length or request.headers.get("Transfer-Encoding"))):
-        raise ApiError("send the body as JSON with Content-Type: application/json", status_code=415)
-
+from app.request_guards import API_PREFIX, guard_api_request
 
 def _authenticate():
     if request.path.startswith(API_PREFIX) and request.method != "OPTIONS":
@@ -48,7 +37,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_error_handler(ApiError, render_error)
     app.register_error_handler(IntegrityError, _conflict)
     app.before_request(_authenticate)
-    app.before_request(_require_json_body)
+    app.before_request(guard_api_request)
 
     from app.orders.views import blp as orders_blueprint
     from app.services.views import blp as services_blueprint

@@ -15,7 +15,7 @@ from workflows.settings import CompileSettings
 
 SECRET_FILE_NAME = ".marketplace-secret-key"
 DATABASE_FILE_NAME = "marketplace.db"
-BACKENDS = ("local", "kubernetes")
+BACKENDS = ("local",)  # "kubernetes" comes with the Kubernetes backend
 LOG_FORMATS = ("text", "json")
 
 

@@ -1,6 +1,8 @@
 """limit/offset paging and its links (the OData options replace this)."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import marshmallow as ma
 from flask import request
 from marshmallow import validate
@@ -16,11 +18,16 @@ class SimplePageSchema(ma.Schema):
     offset = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31))
 
 
+def _url_with(**changes) -> str:
+    """This request's URL with its other query options kept and the paging ones replaced."""
+    args = {key: value for key, value in request.args.items(multi=True) if key not in changes}
+    return f"{request.base_url}?{urlencode({**args, **changes})}"
+
+
 def page_links(page: dict, has_next: bool) -> dict[str, str]:
-    base = request.base_url
-    links = {"self": request.url, "first": f"{base}?limit={page['limit']}"}
+    links = {"self": request.url, "first": _url_with(limit=page["limit"], offset=0)}
     if has_next:
-        links["next"] = f"{base}?limit={page['limit']}&offset={page['offset'] + page['limit']}"
+        links["next"] = _url_with(limit=page["limit"], offset=page["offset"] + page["limit"])
     return links
 
 

@@ -6,21 +6,31 @@ import threading
 
 from app.config import Config
 from app.db import Database
+from app.orders.execution import observe_running_orders, submit_pending_orders
 from app.services.build import build_pending_services
+from workflows.backends.base import Backend
+from workflows.backends.local import LocalBackend
 
 log = logging.getLogger(__name__)
 
 
+def make_backend(config: Config) -> Backend:
+    return LocalBackend(config.compile)
+
+
 class Worker:
-    def __init__(self, database: Database, config: Config):
+    def __init__(self, database: Database, config: Config, backend: Backend | None = None):
         self._database = database
         self._config = config
+        self.backend = backend or make_backend(config)
 
     def run_once(self) -> int:
         """One pass over the waiting work; returns how many steps it took."""
         session = self._database.sessions()
         try:
-            return build_pending_services(session, self._config.backend, self._config.compile)
+            return (build_pending_services(session, self._config.backend, self._config.compile)
+                    + submit_pending_orders(session, self.backend)
+                    + observe_running_orders(session, self.backend))
         finally:
             session.close()
 

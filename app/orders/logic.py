@@ -8,11 +8,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, InvalidParameterValue, NotFound
-from app.orders.models import Order
+from app.errors import Conflict, Forbidden, InvalidParameterValue, NotFound
+from app.orders.models import Order, OrderLogLine
 from app.services.logic import get_service
 from app.services.models import ID_LENGTH, Service
-from app.status import OrderStatus, ServiceStatus
+from app.db import utcnow
+from app.status import FINISHED_ORDER_STATUSES, OrderStatus, ServiceStatus, check_order_transition
 from workflows.parameters import ParameterValueError, resolve_order_values
 
 
@@ -91,3 +92,35 @@ def list_service_orders(session: Session, account: str, service_id: str, limit: 
     if service.owner != account:
         statement = statement.where(Order.account == account)
     return _page(session, statement, limit, offset)
+
+
+def cancel_order(session: Session, account: str, order_id: str) -> Order:
+    """A pending order ends at once; a running one is stopped by the worker within a pass."""
+    order = get_order(session, account, order_id)
+    if order.account != account:
+        raise Forbidden("only the account that placed an order may cancel it", id=order.id)
+    if order.status in FINISHED_ORDER_STATUSES:
+        raise Conflict(f"the order has already ended: {order.status}", id=order.id)
+    session.refresh(order, with_for_update=True)  # the worker may be claiming it right now
+    if order.status == OrderStatus.PENDING:
+        finish_order(order, OrderStatus.CANCELLED, "cancelled before it started")
+    elif order.status not in FINISHED_ORDER_STATUSES:
+        order.cancel_requested = True
+    session.commit()
+    return order
+
+
+def finish_order(order: Order, status: OrderStatus, message: str | None) -> None:
+    order.status = check_order_transition(order.status, status)
+    order.status_message = message
+    order.finished_at = utcnow()
+
+
+def order_logs(session: Session, account: str, order_id: str, since, until, limit: int, offset: int):
+    order = get_order(session, account, order_id)
+    statement = sa.select(OrderLogLine).where(OrderLogLine.order_id == order.id)
+    if since is not None:
+        statement = statement.where(OrderLogLine.time >= since)
+    if until is not None:
+        statement = statement.where(OrderLogLine.time < until)
+    return list(session.scalars(statement.order_by(OrderLogLine.seq).limit(limit).offset(offset)))

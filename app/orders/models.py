@@ -34,6 +34,8 @@ class Order(Base):
     parameters: Mapped[list[dict[str, str]]] = mapped_column(JSONDocument)
     workflow: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(255))
+    # Set by the API; the worker, which owns the backend, stops the workload.
+    cancel_requested: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     ordered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -56,3 +58,15 @@ class OrderTag(Base):
     order_id: Mapped[str] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     tag: Mapped[str] = mapped_column(sa.String(128), index=True)
+
+
+class OrderLogLine(Base):
+    """Kept by the platform, so logs outlive the process, pod or Workflow that wrote them."""
+
+    __tablename__ = "order_logs"
+
+    order_id: Mapped[str] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    task: Mapped[str] = mapped_column(sa.String(255))
+    message: Mapped[str] = mapped_column(sa.Text)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import url_for
 from marshmallow import validate
 
 from app.common_schemas import ComputedNested, DescribedBySchema, NavLinksSchema, ReferenceToSchema, ResponseSchema
@@ -47,6 +48,7 @@ class ResolvedParameterSchema(ma.Schema):
 class OrderLinksSchema(ma.Schema):
     self = ma.fields.String(required=True)
     describedBy = ma.fields.Nested(DescribedBySchema, required=True)
+    logs = ma.fields.String(metadata={"description": "The order's log lines."})
 
 
 class ServiceRefSchema(ma.Schema):
@@ -55,7 +57,8 @@ class ServiceRefSchema(ma.Schema):
 
 
 def _order_links(order):
-    return resource_links("orders.OrderById", "OrderRT", order_id=order.id)
+    return {**resource_links("orders.OrderById", "OrderRT", order_id=order.id),
+            "logs": url_for("orders.OrderLogs", order_id=order.id, _external=True)}
 
 
 def _service_ref(order):
@@ -84,3 +87,21 @@ class OrderRTSchema(ResponseSchema):
 class OrderListRTSchema(ma.Schema):
     links = ma.fields.Nested(NavLinksSchema, required=True)
     orders = ma.fields.List(ma.fields.Nested(OrderRTSchema), required=True)
+
+
+class LogsQuerySchema(StrictSchema):
+    since = ma.fields.AwareDateTime(metadata={"description": "Only lines written at or after this time."})
+    until = ma.fields.AwareDateTime(metadata={"description": "Only lines written before this time."})
+    limit = ma.fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10000))
+    offset = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31))
+
+
+class LogLineSchema(ma.Schema):
+    time = ma.fields.AwareDateTime(required=True)
+    task = ma.fields.String(required=True, metadata={"description": "The step that wrote it."})
+    message = ma.fields.String(required=True)
+
+
+class OrderLogsRTSchema(ma.Schema):
+    links = ma.fields.Nested(NavLinksSchema, required=True)
+    items = ma.fields.List(ma.fields.Nested(LogLineSchema), required=True)

@@ -7,7 +7,8 @@ from flask.views import MethodView
 from app.auth import current_account
 from app.extensions import Blueprint, db_session
 from app.orders import logic
-from app.orders.schemas import IdempotencyHeaderSchema, OrderListRTSchema, OrderRequestSchema, OrderRTSchema
+from app.orders.schemas import (IdempotencyHeaderSchema, LogsQuerySchema, OrderListRTSchema, OrderLogsRTSchema,
+                                OrderRequestSchema, OrderRTSchema)
 from app.paging import SimplePageSchema, page_result
 
 blp = Blueprint("orders", __name__, url_prefix="/1/orders",
@@ -49,3 +50,24 @@ class OrderById(MethodView):
     def get(self, order_id):
         """Read an order (yours, or one placed for your service)"""
         return logic.get_order(db_session(), current_account(), order_id)
+
+
+@blp.route("/<order_id>/cancel")
+class OrderCancel(MethodView):
+    @blp.response(202, OrderRTSchema)
+    @blp.documented_errors(401, 403, 404, 409)
+    def post(self, order_id):
+        """Cancel an order: a pending one ends at once, a running one within a worker pass"""
+        return logic.cancel_order(db_session(), current_account(), order_id), 202
+
+
+@blp.route("/<order_id>/logs")
+class OrderLogs(MethodView):
+    @blp.arguments(LogsQuerySchema, location="query", error_status_code=400)
+    @blp.response(200, OrderLogsRTSchema)
+    @blp.documented_errors(400, 401, 404)
+    def get(self, query, order_id):
+        """Read an order's log lines, optionally within a time window"""
+        account = current_account()
+        return page_result("items", lambda limit, offset: logic.order_logs(
+            db_session(), account, order_id, query.get("since"), query.get("until"), limit, offset), query)

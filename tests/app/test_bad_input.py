@@ -85,3 +85,22 @@ def test_unknown_route_and_wrong_method_answer_json(alice):
     response = alice.request("PATCH", "/1/services")
     assert response.status_code == 405
     assert "message" in response.get_json()
+
+
+@pytest.mark.parametrize("request_args, status, name", [
+    ({"method": "POST", "path": "/1/services", "json": service_description(name="a\x00b")}, 422, "name"),
+    ({"method": "POST", "path": "/1/services",
+      "json": service_description(tags=["ok", "b\x00d"])}, 422, "tags.1"),
+    ({"method": "GET", "path": "/1/services", "query_string": {"limit": "1\x00"}}, 400, "limit"),
+    ({"method": "GET", "path": "/1/services/a%00b"}, 400, "path"),
+    ({"method": "POST", "path": "/1/orders", "json": {"service-id": "s"},
+      "headers": {"Idempotency-Key": "k\x00"}}, 400, "Idempotency-Key"),
+])
+def test_nul_characters_are_refused_wherever_they_come(alice, count, request_args, status, name):
+    request_args = dict(request_args)
+    method, path = request_args.pop("method"), request_args.pop("path")
+    response = alice.request(method, path, **request_args)
+    assert response.status_code == status
+    assert response.get_json()["name"] == name
+    assert "NUL" in response.get_json()["message"]
+    assert count() == 0

@@ -1,0 +1,85 @@
+"""The worker's steps for orders: submit what waits, apply what the backend observed.
+Each step is idempotent and committed on its own, so a worker may stop anywhere."""
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.orders.logic import finish_order
+from app.orders.models import Order, OrderLogLine
+from app.status import OrderStatus, check_order_transition
+from workflows.backends.base import Backend, LogLine, Observation, Submission
+
+log = logging.getLogger(__name__)
+LOST_MESSAGE = "the backend no longer knows this order's workload (the worker restarted while it ran)"
+
+
+def _claim(session: Session, *statuses: OrderStatus, batch: int) -> list[Order]:
+    return list(session.scalars(sa.select(Order).where(Order.status.in_(statuses)).order_by(Order.ordered_at)
+                                .limit(batch).with_for_update(skip_locked=True)))
+
+
+def _append_logs(session: Session, order: Order, lines: list[LogLine]) -> None:
+    if not lines:
+        return
+    last = session.scalar(sa.select(sa.func.max(OrderLogLine.seq)).where(OrderLogLine.order_id == order.id))
+    start = (last or 0) + 1
+    session.add_all(OrderLogLine(order_id=order.id, seq=start + i, time=line.time, task=line.task,
+                                 message=line.message) for i, line in enumerate(lines))
+
+
+def submit_pending_orders(session: Session, backend: Backend, batch: int = 20) -> int:
+    orders = _claim(session, OrderStatus.PENDING, batch=batch)
+    for order in orders:
+        if order.cancel_requested:
+            finish_order(order, OrderStatus.CANCELLED, "cancelled before it started")
+            continue
+        submission = Submission(order.id, order.service_id, order.workflow,
+                                [(p["name"], p["value"]) for p in order.parameters])
+        try:
+            backend.submit(submission)
+        except (OSError, ValueError) as error:
+            finish_order(order, OrderStatus.ERROR, f"the backend could not start the order: {error}")
+            log.warning("order could not start", extra={"order_id": order.id})
+            continue
+        order.status = check_order_transition(order.status, OrderStatus.SCHEDULED)
+        order.started_at = utcnow()
+        log.info("order submitted", extra={"order_id": order.id})
+    session.commit()
+    return len(orders)
+
+
+def _outcome(order: Order, seen: Observation) -> tuple[OrderStatus, str | None]:
+    if seen.succeeded:
+        return OrderStatus.SUCCEEDED, None
+    if order.cancel_requested:
+        return OrderStatus.CANCELLED, "cancelled on request"
+    return OrderStatus.FAILED, seen.message
+
+
+def observe_running_orders(session: Session, backend: Backend, batch: int = 100) -> int:
+    orders = _claim(session, OrderStatus.SCHEDULED, OrderStatus.EXECUTING, batch=batch)
+    changed = 0
+    for order in orders:
+        if order.cancel_requested:
+            backend.cancel(order.id)
+        seen = backend.observe(order.id)
+        if seen is None:
+            finish_order(order, OrderStatus.ERROR, LOST_MESSAGE)
+            changed += 1
+            continue
+        _append_logs(session, order, seen.logs)
+        if seen.running:
+            if order.status == OrderStatus.SCHEDULED:
+                order.status = check_order_transition(order.status, OrderStatus.EXECUTING)
+                changed += 1
+        else:
+            finish_order(order, *_outcome(order, seen))
+            log.info("order finished", extra={"order_id": order.id})
+            changed += 1
+        changed += bool(seen.logs)
+    session.commit()
+    return changed

@@ -1,0 +1,114 @@
+"""Orders run on the local backend through the worker, and the API follows them to their end."""
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from app.orders.execution import LOST_MESSAGE
+from app.worker import Worker
+from tests.factories import service_description
+
+PRINT_ARGS = "import sys; print(' '.join(sys.argv[1:]))"
+
+
+@pytest.fixture
+def worker(app, config):
+    return Worker(app.extensions["database"], config)
+
+
+@pytest.fixture
+def run_service(alice, worker):
+    """Publish a service that runs `code` with this Python, and build it."""
+    def publish(code, parameters=({"name": "text", "type": "string"},)):
+        workflow = {"type": "basic", "basic": {"image": "python:3.11-slim", "command": [sys.executable, "-c", code]}}
+        service = alice.post("/1/services", json=service_description(workflow=workflow,
+                                                                     parameters=list(parameters))).get_json()
+        worker.run_once()
+        return service["id"]
+    return publish
+
+
+def place(client, service_id, **values):
+    response = client.post("/1/orders", json={"service-id": service_id,
+                                              "parameters": [{"name": k, "value": v} for k, v in values.items()]})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def run_until_finished(worker, client, order_id, seconds=20):
+    ends = time.monotonic() + seconds
+    while time.monotonic() < ends:
+        worker.run_once()
+        order = client.get(f"/1/orders/{order_id}").get_json()
+        if "finished-at" in order:
+            return order
+        time.sleep(0.05)
+    raise AssertionError(f"order still {order['status']}")
+
+
+def test_an_order_runs_to_success_and_its_logs_show_its_parameters(run_service, worker, bob):
+    order = place(bob, run_service(PRINT_ARGS), text="to be or not")
+    done = run_until_finished(worker, bob, order["id"])
+    assert done["status"] == "succeeded" and "status-message" not in done
+    assert done["ordered-at"] <= done["started-at"] <= done["finished-at"]
+    logs = bob.get(done["links"]["logs"]).get_json()
+    assert [(line["task"], line["message"]) for line in logs["items"]] == [("main", "--text to be or not")]
+
+
+def test_a_failing_command_ends_failed_with_the_reason(run_service, worker, bob):
+    order = place(bob, run_service("import sys; print('no scene'); sys.exit(3)"), text="x")
+    done = run_until_finished(worker, bob, order["id"])
+    assert (done["status"], done["status-message"]) == ("failed", "exited with code 3")
+
+
+def test_a_command_that_does_not_exist_ends_error(alice, worker, bob):
+    workflow = {"type": "basic", "basic": {"image": "alpine", "command": ["/no/such/program"]}}
+    service = alice.post("/1/services", json=service_description(workflow=workflow, parameters=[])).get_json()
+    worker.run_once()
+    done = run_until_finished(worker, bob, place(bob, service["id"])["id"])
+    assert done["status"] == "error"
+    assert done["status-message"].startswith("the backend could not start the order:")
+
+
+def test_a_long_order_is_cancelled(run_service, worker, bob, alice, as_account):
+    order = place(bob, run_service("import time; print('working', flush=True); time.sleep(60)"), text="x")
+    worker.run_once()
+    assert as_account("mallory").post(f"/1/orders/{order['id']}/cancel").status_code == 404
+    assert alice.post(f"/1/orders/{order['id']}/cancel").status_code == 403
+    response = bob.post(f"/1/orders/{order['id']}/cancel")
+    assert response.status_code == 202
+    done = run_until_finished(worker, bob, order["id"])
+    assert (done["status"], done["status-message"]) == ("cancelled", "cancelled on request")
+    again = bob.post(f"/1/orders/{order['id']}/cancel")
+    assert again.status_code == 409
+    assert again.get_json() == {"message": "the order has already ended: cancelled", "id": order["id"]}
+
+
+def test_a_pending_order_is_cancelled_at_once(run_service, bob):
+    order = place(bob, run_service(PRINT_ARGS), text="x")
+    cancelled = bob.post(f"/1/orders/{order['id']}/cancel").get_json()
+    assert (cancelled["status"], cancelled["status-message"]) == ("cancelled", "cancelled before it started")
+    assert "finished-at" in cancelled
+
+
+def test_an_order_whose_process_was_lost_ends_error(app, config, run_service, worker, bob):
+    order = place(bob, run_service("import time; time.sleep(5)"), text="x")
+    worker.run_once()
+    restarted = Worker(app.extensions["database"], config)
+    done = run_until_finished(restarted, bob, order["id"])
+    assert (done["status"], done["status-message"]) == ("error", LOST_MESSAGE)
+    worker.backend.cancel(order["id"])
+
+
+def test_logs_can_be_read_within_a_time_window(run_service, worker, bob):
+    code = "import time\nfor i in range(3):\n    print(i, flush=True); time.sleep(0.3)"
+    done = run_until_finished(worker, bob, place(bob, run_service(code), text="x")["id"])
+    lines = bob.get(done["links"]["logs"]).get_json()["items"]
+    assert [line["message"] for line in lines] == ["0", "1", "2"]
+    since = lines[1]["time"]
+    window = bob.get(done["links"]["logs"], query_string={"since": since, "until": lines[2]["time"]}).get_json()
+    assert [line["message"] for line in window["items"]] == ["1"]
+    bad = bob.get(done["links"]["logs"], query_string={"since": "yesterday"})
+    assert bad.status_code == 400 and bad.get_json()["name"] == "since"
