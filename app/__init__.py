@@ -24,6 +24,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(OPENAPI_SETTINGS, SECRET_KEY=config.secret_key, MARKETPLACE=config)
     app.json.sort_keys = False
+    app.url_map.merge_slashes = False  # '//' is a 404 in our error shape, not an HTML redirect
 
     database = Database(config.database_url)
     database.init_app(app)

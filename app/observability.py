@@ -98,3 +98,5 @@ def configure_logging(log_format: str, level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Our access line already says what werkzeug's would, with the request id.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
