@@ -14,7 +14,11 @@ from app.services.logic import get_service
 from app.services.models import ID_LENGTH, Service
 from app.db import utcnow
 from app.status import FINISHED_ORDER_STATUSES, OrderStatus, ServiceStatus, check_order_transition
+from workflows.basic import compile_basic_job
+from workflows.kubernetes_schema import schema_problems
 from workflows.parameters import ParameterValueError, resolve_order_values
+from workflows.problems import Problem
+from workflows.settings import CompileSettings
 
 
 def new_order_id() -> str:
@@ -25,10 +29,22 @@ def _find_by_key(session: Session, account: str, key: str) -> Order | None:
     return session.scalars(sa.select(Order).where(Order.account == account, Order.idempotency_key == key)).first()
 
 
-def _orderable_service(session: Session, service_id: str) -> Service:
+def get_service_for_order(session: Session, service_id: str) -> Service:
     service = session.get(Service, service_id) if len(service_id) <= ID_LENGTH else None
     if service is None:
         raise InvalidParameterValue("no service has this id", name="service-id", value=service_id)
+    return service
+
+
+def _resolve(service: Service, given: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    try:
+        return resolve_order_values(service.parameters, given)
+    except ParameterValueError as error:
+        raise InvalidParameterValue(error.message, name=error.name, value=error.value) from None
+
+
+def _orderable_service(session: Session, service_id: str) -> Service:
+    service = get_service_for_order(session, service_id)
     if service.status != ServiceStatus.READY:
         raise Conflict(f"the service is {service.status}: only a ready service can be ordered", id=service.id)
     return service
@@ -41,10 +57,7 @@ def place_order(session: Session, account: str, request: dict[str, Any],
     if idempotency_key and (existing := _find_by_key(session, account, idempotency_key)):
         return existing, False
     service = _orderable_service(session, request["service_id"])
-    try:
-        values = resolve_order_values(service.parameters, request["parameters"])
-    except ParameterValueError as error:
-        raise InvalidParameterValue(error.message, name=error.name, value=error.value) from None
+    values = _resolve(service, request["parameters"])
     order = Order(id=new_order_id(), name=request.get("name"), account=account, service_id=service.id,
                   service_owner=service.owner, service_version=service.version, status=OrderStatus.PENDING,
                   parameters=[{"name": name, "value": value} for name, value in values],
@@ -124,3 +137,19 @@ def order_logs(session: Session, account: str, order_id: str, since, until, limi
     if until is not None:
         statement = statement.where(OrderLogLine.time < until)
     return list(session.scalars(statement.order_by(OrderLogLine.seq).limit(limit).offset(offset)))
+
+
+DRY_RUN_ORDER_ID = "urn:marketplace:order:00000000-0000-4000-8000-000000000000"
+
+
+def dry_run_order(session: Session, request: dict[str, Any], settings: CompileSettings) -> dict[str, Any]:
+    """What an order would run, checked and compiled; nothing is stored or submitted. A service
+    need not be ready: providers use this to see their workflow compiled."""
+    service = get_service_for_order(session, request["service_id"])
+    values = _resolve(service, request["parameters"])
+    result = {"service": service, "parameters": [{"name": n, "value": v} for n, v in values]}
+    if service.workflow["type"] != "basic":
+        problems = [Problem("workflow.type", "compiling argo workflows is not available in this version", "argo")]
+        return {**result, "manifest": None, "problems": problems}
+    manifest = compile_basic_job(DRY_RUN_ORDER_ID, service.id, service.workflow["basic"], values, settings)
+    return {**result, "manifest": manifest, "problems": schema_problems(manifest)}

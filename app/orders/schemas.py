@@ -61,9 +61,12 @@ def _order_links(order):
             "logs": url_for("orders.OrderLogs", order_id=order.id, _external=True)}
 
 
+def _service_ref_of(service_id: str) -> dict:
+    return {"id": service_id, "links": resource_links("services.ServiceById", "ServiceStatusRT", service_id=service_id)}
+
+
 def _service_ref(order):
-    return {"id": order.service_id,
-            "links": resource_links("services.ServiceById", "ServiceStatusRT", service_id=order.service_id)}
+    return _service_ref_of(order.service_id)
 
 
 class OrderRTSchema(ResponseSchema):
@@ -105,3 +108,24 @@ class LogLineSchema(ma.Schema):
 class OrderLogsRTSchema(ma.Schema):
     links = ma.fields.Nested(NavLinksSchema, required=True)
     items = ma.fields.List(ma.fields.Nested(LogLineSchema), required=True)
+
+
+class OrderQuerySchema(StrictSchema):
+    dry_run = ma.fields.Boolean(data_key="dry-run", load_default=False, metadata={
+        "description": "Answer 200 with the checked parameters and the compiled manifest; store and run nothing."})
+
+
+class ProblemSchema(ma.Schema):
+    name = ma.fields.String(required=True, attribute="path", metadata={"description": "Dotted path of the field."})
+    message = ma.fields.String(required=True)
+    value = ma.fields.Raw(allow_none=True)
+
+
+class OrderDryRunRTSchema(ma.Schema):
+    """What an order would run."""
+
+    service = ComputedNested(ServiceRefSchema, lambda result: _service_ref_of(result["service"].id), required=True)
+    parameters = ma.fields.List(ma.fields.Nested(ResolvedParameterSchema), required=True)
+    manifest = ma.fields.Dict(allow_none=True, metadata={"description": "The Kubernetes Job or Argo Workflow."})
+    valid = ma.fields.Function(lambda result: not result["problems"], metadata={"type": "boolean"})
+    problems = ma.fields.List(ma.fields.Nested(ProblemSchema), required=True)

@@ -1,14 +1,14 @@
 """HTTP views of the orders resource: parse, call the logic, render."""
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, jsonify, url_for
 from flask.views import MethodView
 
 from app.auth import current_account
 from app.extensions import Blueprint, db_session
 from app.orders import logic
-from app.orders.schemas import (IdempotencyHeaderSchema, LogsQuerySchema, OrderListRTSchema, OrderLogsRTSchema,
-                                OrderRequestSchema, OrderRTSchema)
+from app.orders.schemas import (IdempotencyHeaderSchema, LogsQuerySchema, OrderDryRunRTSchema, OrderListRTSchema,
+                                OrderLogsRTSchema, OrderQuerySchema, OrderRequestSchema, OrderRTSchema)
 from app.paging import SimplePageSchema, page_result
 
 blp = Blueprint("orders", __name__, url_prefix="/1/orders",
@@ -26,6 +26,7 @@ class Orders(MethodView):
         return page_result("orders", lambda limit, offset: logic.list_orders(db_session(), account, limit, offset),
                            page)
 
+    @blp.arguments(OrderQuerySchema, location="query", error_status_code=400)
     @blp.arguments(IdempotencyHeaderSchema, location="headers", error_status_code=400)
     @blp.arguments(OrderRequestSchema, example={
         "service-id": "urn:acme:service:ndvi", "name": "field 12, June",
@@ -33,9 +34,14 @@ class Orders(MethodView):
         "tags": ["field-12"]})
     @blp.response(201, OrderRTSchema, headers={"Location": {"description": "URL of the order",
                                                             "schema": {"type": "string"}}})
+    @blp.alt_response(200, schema=OrderDryRunRTSchema, success=True,
+                      description="dry-run=true: what the order would run; nothing stored or submitted.")
     @blp.documented_errors(400, 401, 409, 415, 422)
-    def post(self, headers, request):
-        """Order a service"""
+    def post(self, query, headers, request):
+        """Order a service (or, with dry-run=true, see what it would run)"""
+        if query["dry_run"]:
+            result = logic.dry_run_order(db_session(), request, current_app.config["MARKETPLACE"].compile)
+            return jsonify(OrderDryRunRTSchema().dump(result))
         order, created = logic.place_order(db_session(), current_account(), request, headers.get("idempotency_key"))
         response_headers = {"Location": url_for("orders.OrderById", order_id=order.id, _external=True)}
         if not created:

@@ -185,3 +185,33 @@ def test_an_order_keeps_the_workflow_it_was_placed_with(app, ready_service, alic
     assert stored.workflow["basic"]["image"] == "ghcr.io/acme/ndvi:1.2"
     assert stored.service_version == 1
     session.close()
+
+
+def test_a_dry_run_shows_the_compiled_job_and_stores_nothing(alice, bob):
+    service = alice.post("/1/services", json=service_description()).get_json()  # pending is fine
+    response = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"],
+                                                        "parameters": [{"name": "scene", "value": "; rm -rf /"}]})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["valid"] is True and body["problems"] == []
+    assert body["service"]["id"] == service["id"]
+    assert body["parameters"][0] == {"name": "scene", "value": "; rm -rf /"}
+    job = body["manifest"]
+    assert (job["apiVersion"], job["kind"]) == ("batch/v1", "Job")
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "python", "-m", "ndvi", "--scene", "; rm -rf /", "--threshold", "0.3", "--mode", "fast"]
+    assert bob.get("/1/orders").get_json()["orders"] == []
+
+
+def test_a_dry_run_checks_values_like_an_order(alice, bob):
+    service = alice.post("/1/services", json=service_description()).get_json()
+    response = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"], "parameters": []})
+    assert response.status_code == 422 and response.get_json()["name"] == "scene"
+
+
+def test_a_dry_run_of_an_argo_service_says_it_cannot_compile_it_yet(alice, bob):
+    service = alice.post("/1/services", json=service_description(
+        workflow={"type": "argo", "argo": {"spec": {"entrypoint": "main"}}}, parameters=[])).get_json()
+    body = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"]}).get_json()
+    assert body["valid"] is False and body["manifest"] is None
+    assert body["problems"][0]["name"] == "workflow.type"
