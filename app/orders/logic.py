@@ -153,3 +153,11 @@ def dry_run_order(session: Session, request: dict[str, Any], settings: CompileSe
         return {**result, "manifest": None, "problems": problems}
     manifest = compile_basic_job(DRY_RUN_ORDER_ID, service.id, service.workflow["basic"], values, settings)
     return {**result, "manifest": manifest, "problems": schema_problems(manifest)}
+
+
+def order_tasks(session: Session, account: str, order_id: str) -> list[dict[str, Any]]:
+    """The steps of an order. A basic order has one, its container `main`, which lives and
+    ends with the order; Argo nodes will be listed here when argo orders run."""
+    order = get_order(session, account, order_id)
+    return [{"name": "main", "phase": order.status, "started_at": order.started_at,
+             "finished_at": order.finished_at, "message": order.status_message}]

@@ -129,3 +129,15 @@ class OrderDryRunRTSchema(ma.Schema):
     manifest = ma.fields.Dict(allow_none=True, metadata={"description": "The Kubernetes Job or Argo Workflow."})
     valid = ma.fields.Function(lambda result: not result["problems"], metadata={"type": "boolean"})
     problems = ma.fields.List(ma.fields.Nested(ProblemSchema), required=True)
+
+
+class TaskSchema(ResponseSchema):
+    name = ma.fields.String(required=True)
+    phase = ma.fields.String(required=True, metadata={"description": "The step's status, in the order's terms."})
+    started_at = ma.fields.AwareDateTime(data_key="started-at")
+    finished_at = ma.fields.AwareDateTime(data_key="finished-at")
+    message = ma.fields.String()
+
+
+class OrderTasksRTSchema(ma.Schema):
+    tasks = ma.fields.List(ma.fields.Nested(TaskSchema), required=True)

@@ -8,7 +8,8 @@ from app.auth import current_account
 from app.extensions import Blueprint, db_session
 from app.orders import logic
 from app.orders.schemas import (IdempotencyHeaderSchema, LogsQuerySchema, OrderDryRunRTSchema, OrderListRTSchema,
-                                OrderLogsRTSchema, OrderQuerySchema, OrderRequestSchema, OrderRTSchema)
+                                OrderLogsRTSchema, OrderQuerySchema, OrderRequestSchema, OrderRTSchema,
+                                OrderTasksRTSchema)
 from app.paging import SimplePageSchema, page_result
 
 blp = Blueprint("orders", __name__, url_prefix="/1/orders",
@@ -77,3 +78,12 @@ class OrderLogs(MethodView):
         account = current_account()
         return page_result("items", lambda limit, offset: logic.order_logs(
             db_session(), account, order_id, query.get("since"), query.get("until"), limit, offset), query)
+
+
+@blp.route("/<order_id>/tasks")
+class OrderTasks(MethodView):
+    @blp.response(200, OrderTasksRTSchema)
+    @blp.documented_errors(401, 404)
+    def get(self, order_id):
+        """List the steps an order ran, with their phase and times"""
+        return {"tasks": logic.order_tasks(db_session(), current_account(), order_id)}

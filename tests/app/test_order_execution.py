@@ -112,3 +112,13 @@ def test_logs_can_be_read_within_a_time_window(run_service, worker, bob):
     assert [line["message"] for line in window["items"]] == ["1"]
     bad = bob.get(done["links"]["logs"], query_string={"since": "yesterday"})
     assert bad.status_code == 400 and bad.get_json()["name"] == "since"
+
+
+def test_the_tasks_of_a_basic_order_are_its_one_container(run_service, worker, bob, as_account):
+    order = place(bob, run_service("import sys; sys.exit(2)"), text="x")
+    assert bob.get(f"/1/orders/{order['id']}/tasks").get_json() == {"tasks": [{"name": "main", "phase": "pending"}]}
+    done = run_until_finished(worker, bob, order["id"])
+    tasks = bob.get(f"/1/orders/{order['id']}/tasks").get_json()["tasks"]
+    assert tasks == [{"name": "main", "phase": "failed", "started-at": done["started-at"],
+                      "finished-at": done["finished-at"], "message": "exited with code 2"}]
+    assert as_account("mallory").get(f"/1/orders/{order['id']}/tasks").status_code == 404
