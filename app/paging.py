@@ -1,21 +1,9 @@
-"""limit/offset paging and its links (the OData options replace this)."""
+"""limit/offset paging of line items (an order's logs) and its links; lists use app.query."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import marshmallow as ma
 from flask import request
-from marshmallow import validate
-
-MAX_PAGE_SIZE = 1000
-
-
-class SimplePageSchema(ma.Schema):
-    class Meta:
-        unknown = ma.RAISE
-
-    limit = ma.fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-    offset = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31))
 
 
 def _url_with(**changes) -> str:

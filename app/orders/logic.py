@@ -88,23 +88,18 @@ def get_order(session: Session, account: str, order_id: str) -> Order:
     return order
 
 
-def _page(session: Session, statement, limit: int, offset: int) -> list[Order]:
-    statement = statement.order_by(Order.ordered_at.desc(), Order.id).limit(limit).offset(offset)
-    return list(session.scalars(statement))
+def own_orders(account: str) -> sa.Select:
+    """The caller's own orders."""
+    return sa.select(Order).where(Order.account == account)
 
 
-def list_orders(session: Session, account: str, limit: int, offset: int) -> list[Order]:
-    """The caller's own orders, newest first."""
-    return _page(session, sa.select(Order).where(Order.account == account), limit, offset)
-
-
-def list_service_orders(session: Session, account: str, service_id: str, limit: int, offset: int) -> list[Order]:
+def service_orders(session: Session, account: str, service_id: str) -> sa.Select:
     """All of a service's orders for its provider; a consumer's own ones for anybody else."""
     service = get_service(session, service_id)
     statement = sa.select(Order).where(Order.service_id == service.id)
     if service.owner != account:
         statement = statement.where(Order.account == account)
-    return _page(session, statement, limit, offset)
+    return statement
 
 
 def cancel_order(session: Session, account: str, order_id: str) -> Order:

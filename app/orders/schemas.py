@@ -7,6 +7,7 @@ from marshmallow import validate
 
 from app.common_schemas import ComputedNested, DescribedBySchema, NavLinksSchema, ReferenceToSchema, ResponseSchema
 from app.links import resource_links
+from app.query.schemas import ListPageSchema
 from app.services.schemas import SHORT, ScalarValue, StrictSchema
 from app.status import OrderStatus
 
@@ -87,7 +88,9 @@ class OrderRTSchema(ResponseSchema):
     links = ComputedNested(OrderLinksSchema, _order_links, required=True)
 
 
-class OrderListRTSchema(ma.Schema):
+class OrderListRTSchema(ListPageSchema):
+    ITEMS = "orders"
+
     links = ma.fields.Nested(NavLinksSchema, required=True)
     orders = ma.fields.List(ma.fields.Nested(OrderRTSchema), required=True)
 

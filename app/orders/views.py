@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify, url_for
+import marshmallow as ma
 from flask.views import MethodView
 
 from app.auth import current_account
@@ -10,7 +11,9 @@ from app.orders import logic
 from app.orders.schemas import (IdempotencyHeaderSchema, LogsQuerySchema, OrderDryRunRTSchema, OrderListRTSchema,
                                 OrderLogsRTSchema, OrderQuerySchema, OrderRequestSchema, OrderRTSchema,
                                 OrderTasksRTSchema)
-from app.paging import SimplePageSchema, page_result
+from app.orders.listing import ORDER_LIST
+from app.paging import page_result
+from app.query import ListOptionsSchema, fetch_page
 
 blp = Blueprint("orders", __name__, url_prefix="/1/orders",
                 description="Order a ready service with parameter values, and follow the order to its end.")
@@ -18,14 +21,12 @@ blp = Blueprint("orders", __name__, url_prefix="/1/orders",
 
 @blp.route("")
 class Orders(MethodView):
-    @blp.arguments(SimplePageSchema, location="query", error_status_code=400)
+    @blp.arguments(ListOptionsSchema, location="query", error_status_code=400, unknown=ma.INCLUDE)
     @blp.response(200, OrderListRTSchema)
     @blp.documented_errors(400, 401)
-    def get(self, page):
-        """List your orders, newest first"""
-        account = current_account()
-        return page_result("orders", lambda limit, offset: logic.list_orders(db_session(), account, limit, offset),
-                           page)
+    def get(self, _options):
+        """List your orders (newest first unless $orderby says otherwise)"""
+        return fetch_page(ORDER_LIST, db_session(), logic.own_orders(current_account()), "orders")
 
     @blp.arguments(OrderQuerySchema, location="query", error_status_code=400)
     @blp.arguments(IdempotencyHeaderSchema, location="headers", error_status_code=400)

@@ -5,7 +5,6 @@ import re
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidParameterValue, NotFound
@@ -108,7 +107,3 @@ def delete_service(session: Session, account: str, service_id: str) -> None:
     session.delete(service)
     session.commit()
 
-
-def list_services(session: Session, limit: int, offset: int) -> list[Service]:
-    statement = sa.select(Service).order_by(Service.name, Service.id).limit(limit).offset(offset)
-    return list(session.scalars(statement))

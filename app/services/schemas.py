@@ -6,6 +6,7 @@ from marshmallow import validate
 
 from app.common_schemas import ComputedNested, NavLinksSchema, ReferenceToSchema, ResponseSchema, SelfLinksSchema
 from app.links import resource_links
+from app.query.schemas import ListPageSchema
 from app.status import ServiceStatus
 from workflows.parameters import PARAMETER_TYPE_DOCS, PARAMETER_TYPES
 
@@ -191,7 +192,9 @@ class ServiceListItemSchema(ResponseSchema):
     links = ComputedNested(SelfLinksSchema, _service_links, required=True)
 
 
-class ServiceListRTSchema(ma.Schema):
+class ServiceListRTSchema(ListPageSchema):
+    ITEMS = "services"
+
     links = ma.fields.Nested(NavLinksSchema, required=True)
     services = ma.fields.List(ma.fields.Nested(ServiceListItemSchema), required=True)
 

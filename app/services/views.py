@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 from flask import url_for
+import marshmallow as ma
+import sqlalchemy as sa
 from flask.views import MethodView
 
 from app.auth import current_account
 from app.extensions import Blueprint, db_session
 from app.services import logic
-from app.orders.logic import list_service_orders
+from app.orders.listing import ORDER_LIST
+from app.orders.logic import service_orders
 from app.orders.schemas import OrderListRTSchema
-from app.paging import SimplePageSchema, page_result
+from app.query import ListOptionsSchema, fetch_page
+from app.services.listing import SERVICE_LIST
+from app.services.models import Service
 from app.services.schemas import (ServiceDescriptionSchema, ServiceListRTSchema, ServiceStatusRTSchema,
                                   ServiceUpdateQuerySchema)
 
@@ -19,13 +24,12 @@ blp = Blueprint("services", __name__, url_prefix="/1/services",
 
 @blp.route("")
 class Services(MethodView):
-    @blp.arguments(SimplePageSchema, location="query", error_status_code=400)
+    @blp.arguments(ListOptionsSchema, location="query", error_status_code=400, unknown=ma.INCLUDE)
     @blp.response(200, ServiceListRTSchema)
     @blp.documented_errors(400, 401)
-    def get(self, page):
-        """List services"""
-        return page_result("services", lambda limit, offset: logic.list_services(db_session(), limit, offset),
-                           page)
+    def get(self, _options):
+        """List services, with OData-style $filter, $orderby, $select and paging"""
+        return fetch_page(SERVICE_LIST, db_session(), sa.select(Service), "services")
 
     @blp.arguments(ServiceDescriptionSchema, example={
         "name": "NDVI", "description": "Vegetation index from Sentinel-2 scenes",
@@ -73,11 +77,10 @@ class ServiceById(MethodView):
 
 @blp.route("/<service_id>/orders")
 class ServiceOrders(MethodView):
-    @blp.arguments(SimplePageSchema, location="query", error_status_code=400)
+    @blp.arguments(ListOptionsSchema, location="query", error_status_code=400, unknown=ma.INCLUDE)
     @blp.response(200, OrderListRTSchema)
     @blp.documented_errors(400, 401, 404)
-    def get(self, page, service_id):
+    def get(self, _options, service_id):
         """List a service's orders: all of them for its provider, your own for anybody else"""
-        account = current_account()
-        return page_result("orders", lambda limit, offset: list_service_orders(
-            db_session(), account, service_id, limit, offset), page)
+        base = service_orders(db_session(), current_account(), service_id)
+        return fetch_page(ORDER_LIST, db_session(), base, "orders")

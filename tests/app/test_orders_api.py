@@ -215,3 +215,20 @@ def test_a_dry_run_of_an_argo_service_says_it_cannot_compile_it_yet(alice, bob):
     body = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"]}).get_json()
     assert body["valid"] is False and body["manifest"] is None
     assert body["problems"][0]["name"] == "workflow.type"
+
+
+def test_order_lists_take_the_odata_options(ready_service, bob, as_account, alice):
+    service = ready_service()
+    first = order(bob, service["id"], name="first", tags=["a"]).get_json()
+    second = order(bob, service["id"], name="second").get_json()
+    order(as_account("carol"), service["id"], name="carols")
+    listed = bob.get("/1/orders", query_string={"$filter": "tags/any(t: t eq 'a')"}).get_json()["orders"]
+    assert [o["id"] for o in listed] == [first["id"]]
+    ordered = bob.get("/1/orders", query_string={"$orderby": "name desc", "$select": "name"}).get_json()
+    assert [(o["name"], set(o)) for o in ordered["orders"]] == [("second", {"id", "name", "links"}),
+                                                                ("first", {"id", "name", "links"})]
+    assert bob.get("/1/orders", query_string={"$filter": "account eq 'carol'"}).get_json()["orders"] == []
+    provider = alice.get(f"/1/services/{service['id']}/orders",
+                         query_string={"$filter": "account eq 'carol'"}).get_json()["orders"]
+    assert [o["name"] for o in provider] == ["carols"]
+    assert second["id"] not in [o["id"] for o in listed]

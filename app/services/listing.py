@@ -1,0 +1,20 @@
+"""The fields of the services list, for $filter, $orderby and $select."""
+from __future__ import annotations
+
+from app.query import Field, ListSpec, PairCollection, StringCollection
+from app.services.models import Service, ServiceMetadata, ServiceTag
+
+SERVICE_LIST = ListSpec(
+    fields=[
+        Field("id", Service.id), Field("name", Service.name), Field("description", Service.description),
+        Field("provider-id", Service.provider_id), Field("provider-ref", Service.provider_ref),
+        Field("account-id", Service.account_id), Field("owner", Service.owner), Field("status", Service.status),
+        Field("created-at", Service.created_at), Field("updated-at", Service.updated_at),
+        StringCollection("tags", ServiceTag.service_id == Service.id, ServiceTag.tag),
+        PairCollection("metadata", ServiceMetadata.service_id == Service.id,
+                       {"name": ServiceMetadata.name, "value": ServiceMetadata.value}),
+    ],
+    tie_breaker="id",
+    default_order=[("name", "asc")],
+    selectable=("name", "description", "provider"),
+)
