@@ -23,3 +23,6 @@ $(VENV)/.installed: pyproject.toml
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m tests.bench.bench_lists

@@ -57,6 +57,10 @@ class ComputedNested(ma.fields.Nested):
     def get_value(self, obj, attr, accessor=None, default=ma.missing):
         return self.compute(obj)
 
+    def _serialize(self, value, attr, obj, **kwargs):
+        # Already in its final JSON shape; the nested schema only documents it.
+        return value
+
 
 class ResponseSchema(ma.Schema):
     """Output schemas leave out what is not set, instead of answering null."""

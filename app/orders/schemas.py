@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import url_for
 from marshmallow import validate
 
 from app.common_schemas import ComputedNested, DescribedBySchema, NavLinksSchema, ReferenceToSchema, ResponseSchema
-from app.links import resource_links
+from app.links import resource_links, resource_url
 from app.query.schemas import ListPageSchema
 from app.services.schemas import SHORT, ScalarValue, StrictSchema
 from app.status import OrderStatus
@@ -59,7 +58,7 @@ class ServiceRefSchema(ma.Schema):
 
 def _order_links(order):
     return {**resource_links("orders.OrderById", "OrderRT", order_id=order.id),
-            "logs": url_for("orders.OrderLogs", order_id=order.id, _external=True)}
+            "logs": resource_url("orders.OrderLogs", "order_id", order.id)}
 
 
 def _service_ref_of(service_id: str) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import url_for
 import marshmallow as ma
 import sqlalchemy as sa
+from sqlalchemy.orm import lazyload, load_only
 from flask.views import MethodView
 
 from app.auth import current_account
@@ -18,6 +19,10 @@ from app.services.models import Service
 from app.services.schemas import (ServiceDescriptionSchema, ServiceListRTSchema, ServiceStatusRTSchema,
                                   ServiceUpdateQuerySchema)
 
+# A list item shows four columns: load only those (no JSON documents, no tags or metadata).
+LIST_ITEM_COLUMNS = sa.select(Service).options(
+    load_only(Service.id, Service.name, Service.description, Service.provider_id), lazyload("*"))
+
 blp = Blueprint("services", __name__, url_prefix="/1/services",
                 description="Publish, discover, update and withdraw analytics services.")
 
@@ -29,7 +34,7 @@ class Services(MethodView):
     @blp.documented_errors(400, 401)
     def get(self, _options):
         """List services, with OData-style $filter, $orderby, $select and paging"""
-        return fetch_page(SERVICE_LIST, db_session(), sa.select(Service), "services")
+        return fetch_page(SERVICE_LIST, db_session(), LIST_ITEM_COLUMNS, "services")
 
     @blp.arguments(ServiceDescriptionSchema, example={
         "name": "NDVI", "description": "Vegetation index from Sentinel-2 scenes",
