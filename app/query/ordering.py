@@ -68,8 +68,18 @@ def _equal(term: SortTerm, value: Any):
     return term.field.column.is_(None) if value is None else term.field.column == value
 
 
+def _nullable(term: SortTerm) -> bool:
+    return getattr(getattr(term.field.column, "expression", None), "nullable", True)
+
+
 def seek_after(terms: list[SortTerm], values: list[Any]):
     """Rows after the row whose sort key is `values`: (a > x) or (a = x and b > y) or ..."""
+    if (not any(t.descending for t in terms) and None not in values
+            and not any(_nullable(t) for t in terms[1:])):
+        # The common case as a row-value comparison, which SQLite and PostgreSQL both answer
+        # with an index range scan; rows whose first key is NULL sort after all others.
+        after = sa.tuple_(*(t.field.column for t in terms)) > sa.tuple_(*values)
+        return sa.or_(after, terms[0].field.column.is_(None)) if _nullable(terms[0]) else after
     alternatives = []
     for index, term in enumerate(terms):
         equal_before = [_equal(t, v) for t, v in zip(terms[:index], values[:index])]
