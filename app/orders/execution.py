@@ -10,16 +10,18 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.orders.logic import finish_order
 from app.orders.models import Order, OrderLogLine
-from app.status import OrderStatus, check_order_transition
-from workflows.backends.base import Backend, LogLine, Observation, Submission
+from app.status import FINISHED_ORDER_STATUSES, OrderStatus, check_order_transition
+from workflows.backends.base import Backend, BackendUnavailable, LogLine, Observation, Submission
 
 log = logging.getLogger(__name__)
 LOST_MESSAGE = "the backend no longer knows this order's workload (the worker restarted while it ran)"
 
 
-def _claim(session: Session, *statuses: OrderStatus, batch: int) -> list[Order]:
-    return list(session.scalars(sa.select(Order).where(Order.status.in_(statuses)).order_by(Order.ordered_at)
-                                .limit(batch).with_for_update(skip_locked=True)))
+def _claim(session: Session, *statuses: OrderStatus, batch: int, ids: list[str] | None = None) -> list[Order]:
+    statement = sa.select(Order).where(Order.status.in_(statuses))
+    if ids is not None:
+        statement = statement.where(Order.id.in_(ids))
+    return list(session.scalars(statement.order_by(Order.ordered_at).limit(batch).with_for_update(skip_locked=True)))
 
 
 def _append_logs(session: Session, order: Order, lines: list[LogLine]) -> None:
@@ -41,6 +43,9 @@ def submit_pending_orders(session: Session, backend: Backend, batch: int = 20) -
                                 [(p["name"], p["value"]) for p in order.parameters])
         try:
             backend.submit(submission)
+        except BackendUnavailable as error:
+            log.warning("backend unavailable, submitting later: %s", error, extra={"order_id": order.id})
+            break  # the rest of the batch stays pending for the next pass
         except (OSError, ValueError) as error:
             finish_order(order, OrderStatus.ERROR, f"the backend could not start the order: {error}")
             log.warning("order could not start", extra={"order_id": order.id})
@@ -61,17 +66,35 @@ def _outcome(order: Order, seen: Observation) -> tuple[OrderStatus, str | None]:
 
 
 def observe_running_orders(session: Session, backend: Backend, batch: int = 100) -> int:
-    orders = _claim(session, OrderStatus.SCHEDULED, OrderStatus.EXECUTING, batch=batch)
+    """Apply what the backend saw. With a change feed (the Kubernetes watch) only the orders
+    with news are looked at; otherwise every running order, a batch at a time."""
+    changed = backend.changed_orders()
+    if changed is None:
+        return _observe(session, backend, _claim(session, OrderStatus.SCHEDULED, OrderStatus.EXECUTING, batch=batch))
+    steps, pending = 0, sorted(changed)
+    for start in range(0, len(pending), batch):
+        steps += _observe(session, backend, _claim(session, OrderStatus.SCHEDULED, OrderStatus.EXECUTING,
+                                                   batch=batch, ids=pending[start:start + batch]))
+    return steps
+
+
+def _observe(session: Session, backend: Backend, orders: list[Order]) -> int:
     changed = 0
     for order in orders:
         if order.cancel_requested:
             backend.cancel(order.id)
-        seen = backend.observe(order.id)
+        try:
+            seen = backend.observe(order.id)
+        except BackendUnavailable as error:
+            log.warning("backend unavailable, observing later: %s", error, extra={"order_id": order.id})
+            continue
         if seen is None:
             finish_order(order, OrderStatus.ERROR, LOST_MESSAGE)
             changed += 1
             continue
         _append_logs(session, order, seen.logs)
+        if seen.tasks is not None and seen.tasks != order.tasks:
+            order.tasks = seen.tasks
         if seen.running:
             if order.status == OrderStatus.SCHEDULED:
                 order.status = check_order_transition(order.status, OrderStatus.EXECUTING)
@@ -82,4 +105,7 @@ def observe_running_orders(session: Session, backend: Backend, batch: int = 100)
             changed += 1
         changed += bool(seen.logs)
     session.commit()
+    for order in orders:
+        if order.status in FINISHED_ORDER_STATUSES:
+            backend.forget(order.id)
     return changed

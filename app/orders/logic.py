@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,10 +15,8 @@ from app.services.logic import get_service
 from app.services.models import ID_LENGTH, Service
 from app.db import utcnow
 from app.status import FINISHED_ORDER_STATUSES, OrderStatus, ServiceStatus, check_order_transition
-from workflows.basic import compile_basic_job
-from workflows.kubernetes_schema import schema_problems
+from workflows.compile import dry_run, value_problems
 from workflows.parameters import ParameterValueError, resolve_order_values
-from workflows.problems import Problem
 from workflows.settings import CompileSettings
 
 
@@ -38,9 +37,12 @@ def get_service_for_order(session: Session, service_id: str) -> Service:
 
 def _resolve(service: Service, given: list[dict[str, Any]]) -> list[tuple[str, str]]:
     try:
-        return resolve_order_values(service.parameters, given)
+        values = resolve_order_values(service.parameters, given)
     except ParameterValueError as error:
         raise InvalidParameterValue(error.message, name=error.name, value=error.value) from None
+    for problem in value_problems(service.workflow, values):
+        raise InvalidParameterValue(problem.message, name=problem.path, value=problem.value)
+    return values
 
 
 def _orderable_service(session: Session, service_id: str) -> Service:
@@ -143,16 +145,20 @@ def dry_run_order(session: Session, request: dict[str, Any], settings: CompileSe
     service = get_service_for_order(session, request["service_id"])
     values = _resolve(service, request["parameters"])
     result = {"service": service, "parameters": [{"name": n, "value": v} for n, v in values]}
-    if service.workflow["type"] != "basic":
-        problems = [Problem("workflow.type", "compiling argo workflows is not available in this version", "argo")]
-        return {**result, "manifest": None, "problems": problems}
-    manifest = compile_basic_job(DRY_RUN_ORDER_ID, service.id, service.workflow["basic"], values, settings)
-    return {**result, "manifest": manifest, "problems": schema_problems(manifest)}
+    manifest, problems = dry_run(DRY_RUN_ORDER_ID, service.id, service.workflow, values, settings)
+    return {**result, "manifest": manifest, "problems": problems}
 
 
 def order_tasks(session: Session, account: str, order_id: str) -> list[dict[str, Any]]:
-    """The steps of an order. A basic order has one, its container `main`, which lives and
-    ends with the order; Argo nodes will be listed here when argo orders run."""
+    """The steps of an order: an argo order's nodes as the backend last saw them; a basic order
+    has one, its container `main`, which lives and ends with the order."""
     order = get_order(session, account, order_id)
+    if order.tasks is not None:
+        return [{**task, "started_at": _timestamp(task.get("started_at")),
+                 "finished_at": _timestamp(task.get("finished_at"))} for task in order.tasks]
     return [{"name": "main", "phase": order.status, "started_at": order.started_at,
              "finished_at": order.finished_at, "message": order.status_message}]
+
+
+def _timestamp(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None

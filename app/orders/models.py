@@ -33,6 +33,7 @@ class Order(Base):
     status_message: Mapped[str | None] = mapped_column(sa.Text)
     parameters: Mapped[list[dict[str, str]]] = mapped_column(JSONDocument)
     workflow: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    tasks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)  # Argo nodes, as last seen
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(255))
     # Set by the API; the worker, which owns the backend, stops the workload.
     cancel_requested: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())

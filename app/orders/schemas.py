@@ -135,7 +135,9 @@ class OrderDryRunRTSchema(ma.Schema):
 
 class TaskSchema(ResponseSchema):
     name = ma.fields.String(required=True)
-    phase = ma.fields.String(required=True, metadata={"description": "The step's status, in the order's terms."})
+    phase = ma.fields.String(required=True, metadata={
+        "description": "The step's status in the order's terms (`scheduled`, `executing`, `succeeded`, `failed`, "
+                       "`error`, `cancelled`), or `skipped` for an Argo node that did not run."})
     started_at = ma.fields.AwareDateTime(data_key="started-at")
     finished_at = ma.fields.AwareDateTime(data_key="finished-at")
     message = ma.fields.String()

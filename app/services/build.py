@@ -7,19 +7,17 @@ from sqlalchemy.orm import Session
 
 from app.services.models import Service
 from app.status import ServiceStatus, check_service_transition
-from workflows.checks import check_basic_workflow
+from workflows.compile import workflow_problems as compiled_workflow_problems
 from workflows.problems import Problem
 from workflows.settings import CompileSettings
 
 
 def workflow_problems(service: Service, backend: str, settings: CompileSettings) -> list[Problem]:
     workflow = service.workflow
-    if workflow["type"] == "argo":
-        if backend == "local":
-            return [Problem("workflow.type", "argo workflows need the Kubernetes backend "
-                            "(MARKETPLACE_BACKEND=kubernetes); this server runs the local backend", "argo")]
-        return [Problem("workflow.type", "argo workflows are not supported by this server version yet", "argo")]
-    return check_basic_workflow(workflow["basic"], [p["name"] for p in service.parameters], settings)
+    if workflow["type"] == "argo" and backend == "local":
+        return [Problem("workflow.type", "argo workflows need the Kubernetes backend "
+                        "(MARKETPLACE_BACKEND=kubernetes); this server runs the local backend", "argo")]
+    return compiled_workflow_problems(workflow, [p["name"] for p in service.parameters], settings)
 
 
 def build_pending_services(session: Session, backend: str, settings: CompileSettings, batch: int = 20) -> int:

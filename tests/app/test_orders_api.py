@@ -209,12 +209,42 @@ def test_a_dry_run_checks_values_like_an_order(alice, bob):
     assert response.status_code == 422 and response.get_json()["name"] == "scene"
 
 
-def test_a_dry_run_of_an_argo_service_says_it_cannot_compile_it_yet(alice, bob):
+ARGO_SPEC = {"entrypoint": "main", "arguments": {"parameters": [{"name": "scene"}]},
+             "templates": [{"name": "main", "container": {
+                 "image": "alpine", "command": ["echo", "{{workflow.parameters.scene}}"]}}]}
+ARGO_PARAMETERS = [{"name": "scene", "type": "string"}]
+
+
+def test_a_dry_run_of_an_argo_service_shows_the_workflow_with_the_values_as_arguments(alice, bob):
     service = alice.post("/1/services", json=service_description(
-        workflow={"type": "argo", "argo": {"spec": {"entrypoint": "main"}}}, parameters=[])).get_json()
-    body = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"]}).get_json()
-    assert body["valid"] is False and body["manifest"] is None
-    assert body["problems"][0]["name"] == "workflow.type"
+        workflow={"type": "argo", "argo": {"spec": ARGO_SPEC}}, parameters=ARGO_PARAMETERS)).get_json()
+    body = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"], "parameters": [
+        {"name": "scene", "value": "; rm -rf /"}]}).get_json()
+    assert body["valid"] is True and body["problems"] == []
+    workflow = body["manifest"]
+    assert (workflow["apiVersion"], workflow["kind"]) == ("argoproj.io/v1alpha1", "Workflow")
+    assert workflow["spec"]["arguments"]["parameters"] == [{"name": "scene", "value": "; rm -rf /"}]
+    assert workflow["spec"]["templates"] == ARGO_SPEC["templates"]
+
+
+def test_a_dry_run_of_a_broken_argo_definition_names_the_problem(alice, bob):
+    service = alice.post("/1/services", json=service_description(
+        workflow={"type": "argo", "argo": {"spec": {**ARGO_SPEC, "argumnts": {}}}},
+        parameters=ARGO_PARAMETERS)).get_json()
+    body = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"], "parameters": [
+        {"name": "scene", "value": "x"}]}).get_json()
+    assert body["valid"] is False and body["manifest"]["kind"] == "Workflow"
+    assert [(p["name"], p["message"]) for p in body["problems"]] == [("spec.argumnts", "unknown field")]
+
+
+def test_an_argo_order_value_that_argo_would_expand_is_refused(alice, bob):
+    service = alice.post("/1/services", json=service_description(
+        workflow={"type": "argo", "argo": {"spec": ARGO_SPEC}}, parameters=ARGO_PARAMETERS)).get_json()
+    response = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"], "parameters": [
+        {"name": "scene", "value": "{{workflow.serviceAccountName}}"}]})
+    assert response.status_code == 422
+    assert response.get_json()["name"] == "scene"
+    assert response.get_json()["value"] == "{{workflow.serviceAccountName}}"
 
 
 def test_order_lists_take_the_odata_options(ready_service, bob, as_account, alice):

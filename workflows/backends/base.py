@@ -31,6 +31,11 @@ class Observation:
     succeeded: bool = False
     message: str | None = None
     logs: list[LogLine] = field(default_factory=list)
+    tasks: list[dict[str, Any]] | None = None  # the workload's steps, where the backend knows them
+
+
+class BackendUnavailable(Exception):
+    """The backend cannot be reached now; the step is retried on a later pass."""
 
 
 class Backend(Protocol):
@@ -42,3 +47,12 @@ class Backend(Protocol):
 
     def cancel(self, order_id: str) -> None:
         """Stop the order if it runs; a no-op otherwise."""
+
+    def changed_orders(self) -> set[str] | None:
+        """Orders with news since the last call (drained), or None: no change feed, look at all."""
+
+    def forget(self, order_id: str) -> None:
+        """The order's end is stored; the backend may drop what it keeps of it."""
+
+    def healthy(self) -> bool:
+        """Whether the backend sees its workloads (for the worker's readiness)."""

@@ -109,3 +109,12 @@ class LocalBackend:
         run = self._runs.get(order_id)
         if run is not None and run.process.poll() is None:
             self._stop(run, "cancelled")
+
+    def changed_orders(self) -> None:
+        return None  # processes are polled: every running order is looked at on each pass
+
+    def forget(self, order_id: str) -> None:
+        pass  # a finished run is dropped when it is observed
+
+    def healthy(self) -> bool:
+        return True

@@ -1,0 +1,54 @@
+"""One entry point for every workflow type: an order → the manifest that runs it, and the
+checks of that manifest and of the order's values."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from workflows.argo import ArgoDefinitionError, compile_argo_workflow, parse_argo_definition
+from workflows.argo_checks import check_argo_workflow, order_value_problems
+from workflows.argo_schema import workflow_schema_problems
+from workflows.basic import compile_basic_job
+from workflows.checks import check_basic_workflow
+from workflows.kubernetes_schema import schema_problems
+from workflows.problems import Problem
+from workflows.settings import CompileSettings
+
+
+def compile_order(order_id: str, service_id: str, workflow: dict[str, Any],
+                  parameters: Sequence[tuple[str, str]], settings: CompileSettings) -> dict[str, Any]:
+    """A `batch/v1` Job for `basic`, an `argoproj.io/v1alpha1` Workflow for `argo`. Raises
+    ArgoDefinitionError for a definition that does not parse (checked at publish time)."""
+    if workflow["type"] == "argo":
+        return compile_argo_workflow(order_id, service_id, parse_argo_definition(workflow["argo"]),
+                                     parameters, settings)
+    return compile_basic_job(order_id, service_id, workflow["basic"], parameters, settings)
+
+
+def manifest_problems(manifest: dict[str, Any]) -> list[Problem]:
+    """The compiled manifest against its real schema, strictly (Kubernetes or Argo)."""
+    if manifest["kind"] == "Workflow":
+        return workflow_schema_problems(manifest)
+    return schema_problems(manifest)
+
+
+def workflow_problems(workflow: dict[str, Any], parameter_names: Sequence[str],
+                      settings: CompileSettings) -> list[Problem]:
+    """Publish-time checks of a service's workflow, whatever its type."""
+    if workflow["type"] == "argo":
+        return check_argo_workflow(workflow["argo"], parameter_names, settings)
+    return check_basic_workflow(workflow["basic"], parameter_names, settings)
+
+
+def value_problems(workflow: dict[str, Any], values: Sequence[tuple[str, str]]) -> list[Problem]:
+    """Order values the workflow's engine would misread (Argo expands `{{…}}`)."""
+    return order_value_problems(values) if workflow["type"] == "argo" else []
+
+
+def dry_run(order_id: str, service_id: str, workflow: dict[str, Any], parameters: Sequence[tuple[str, str]],
+            settings: CompileSettings) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The manifest an order would run and its problems; None when it cannot be compiled."""
+    try:
+        manifest = compile_order(order_id, service_id, workflow, parameters, settings)
+    except ArgoDefinitionError as error:
+        return None, [error.problem]
+    return manifest, manifest_problems(manifest)
