@@ -1,0 +1,500 @@
+"""The Helm chart at helm/marketplace, linted and rendered offline with helm-python-sdk.
+
+helm-python-sdk binds Helm's Go SDK (no `helm` binary): `helm_python.lint(path, values)` is
+`helm lint`, `Chart.load(path).render(values, name=, namespace=)` is `helm template` (hooks
+included, the chart's defaults merged under the given values, values.schema.json enforced).
+Every rendered object is then checked against the strict Kubernetes schema of the newest
+version kubernetes-validate bundles.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+helm = pytest.importorskip("helm_python", reason="helm-python-sdk (the test extra) renders the chart")
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART_DIR = ROOT / "helm" / "marketplace"
+CI_VALUES = sorted((CHART_DIR / "ci").glob("*.yaml"))
+K8S_VERSION = kubernetes_validate.latest_version()
+NAMESPACE = "marketplace"
+RELEASE = "mkt"
+# Objects whose schema comes from a CRD, not from Kubernetes itself.
+CRD_API_GROUPS = {"monitoring.coreos.com"}
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DB_URL = "postgresql://marketplace:secret@db.example:5432/marketplace"
+
+# Every environment variable the application reads, with the chart's value for it.
+APP_ENV = {
+    "MARKETPLACE_BACKEND": "kubernetes",
+    "MARKETPLACE_NAMESPACE": None,  # from orders.namespace
+    "MARKETPLACE_RUNNER_SERVICE_ACCOUNT": "marketplace-runner",
+    "MARKETPLACE_JOB_BACKOFF_LIMIT": 0,
+    "MARKETPLACE_JOB_ACTIVE_DEADLINE_SECONDS": 3600,
+    "MARKETPLACE_JOB_TTL_SECONDS": 86400,
+    "MARKETPLACE_OIDC_ISSUER": "",
+    "MARKETPLACE_OIDC_AUDIENCE": "",
+    "MARKETPLACE_OIDC_JWKS_URL": "",
+    "MARKETPLACE_TOKEN_TTL_SECONDS": 86400,
+    "MARKETPLACE_LOG_FORMAT": "json",
+    "MARKETPLACE_LOG_LEVEL": "INFO",
+    "MARKETPLACE_WEB_WORKERS": 2,
+    "MARKETPLACE_WEB_THREADS": 4,
+    "MARKETPLACE_WEB_TIMEOUT": 30,
+    "MARKETPLACE_WEB_GRACEFUL_TIMEOUT": 30,
+    "MARKETPLACE_WORKER_PORT": 8081,
+    "PROMETHEUS_MULTIPROC_DIR": "/tmp/metrics",
+}
+SECRET_ENV = ("DATABASE_URL", "MARKETPLACE_SECRET_KEY")
+
+# Everything optional switched on, with an existing Secret instead of postgresql.url.
+EVERYTHING_ON = {
+    "existingSecret": "marketplace-credentials",
+    "orders": {"namespace": "marketplace-orders"},
+    "argo": {"enabled": True},
+    "commonLabels": {"team": "analytics"},
+    "imagePullSecrets": [{"name": "registry"}],
+    "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}],
+    "serviceAccount": {"annotations": {"example.com/role": "marketplace"}},
+    "api": {"podAnnotations": {"example.com/scrape": "true"}, "nodeSelector": {"pool": "api"},
+            "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "api", "effect": "NoSchedule"}],
+            "priorityClassName": "high"},
+    "worker": {"interval": 0.5, "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchExpressions": [{"key": "pool", "operator": "In", "values": ["jobs"]}]}]}}}},
+    "ingress": {"enabled": True, "className": "nginx",
+                "tls": [{"secretName": "marketplace-tls", "hosts": ["marketplace.example.com"]}]},
+    "pdb": {"enabled": True},
+    "metrics": {"serviceMonitor": {"enabled": True, "additionalLabels": {"release": "prometheus"}}},
+}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def chart():
+    loaded = helm.Chart.load(CHART_DIR)
+    yield loaded
+    loaded.close()
+
+
+def ci_values(path: Path) -> dict:
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def render(chart, values: dict, *, name: str = RELEASE, namespace: str = NAMESPACE) -> list[dict]:
+    """The chart's objects (hooks included), as `helm template` would print them."""
+    manifests = chart.render(values, name=name, namespace=namespace, is_install=True)
+    objects = []
+    for path, text in sorted(manifests.items()):
+        if path.endswith("NOTES.txt"):
+            continue
+        objects.extend(doc for doc in yaml.safe_load_all(text) if doc)
+    return objects
+
+
+def only(objects: list[dict], kind: str, name_suffix: str = "") -> dict:
+    matches = [o for o in objects if o["kind"] == kind and o["metadata"]["name"].endswith(name_suffix)]
+    assert len(matches) == 1, f"{kind} *{name_suffix}: {[o['metadata']['name'] for o in matches]}"
+    return matches[0]
+
+
+def of_kind(objects: list[dict], kind: str) -> list[dict]:
+    return [o for o in objects if o["kind"] == kind]
+
+
+def pod_specs(objects: list[dict]) -> list[tuple[str, dict]]:
+    return [(f"{o['kind']}/{o['metadata']['name']}", o["spec"]["template"]["spec"])
+            for o in objects if o["kind"] in ("Deployment", "Job")]
+
+
+def env_of(container: dict) -> dict[str, dict]:
+    return {entry["name"]: entry for entry in container.get("env", [])}
+
+
+SCENARIOS = {
+    **{f"ci/{path.name}": ci_values(path) for path in CI_VALUES},
+    "everything-on": EVERYTHING_ON,
+}
+
+
+@pytest.fixture(scope="module", params=sorted(SCENARIOS))
+def scenario(request, chart):
+    values = SCENARIOS[request.param]
+    return values, render(chart, values)
+
+
+# --- Chart.yaml, values.yaml, values.schema.json ----------------------------------------------
+
+def test_chart_metadata_follows_pyproject():
+    chart_yaml = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert chart_yaml["apiVersion"] == "v2"
+    assert chart_yaml["name"] == "marketplace"
+    assert chart_yaml["version"] == "0.1.0"
+    assert str(chart_yaml["appVersion"]) == project["version"]
+
+
+def test_ci_values_files_exist():
+    assert {path.name for path in CI_VALUES} >= {"default-values.yaml", "argo-external-pg-values.yaml"}
+
+
+def test_every_value_has_a_comment():
+    """Each key of values.yaml has a comment on the line(s) above it or at the end of its line."""
+    lines = (CHART_DIR / "values.yaml").read_text().splitlines()
+    uncommented = []
+    for number, line in enumerate(lines):
+        if not re.match(r"^\s*(- )?[A-Za-z_][\w.-]*:", line) or "#" in line:
+            continue
+        above = lines[number - 1].strip() if number else ""
+        if not above.startswith("#"):
+            uncommented.append(f"{number + 1}: {line.strip()}")
+    assert not uncommented, "values without a comment:\n" + "\n".join(uncommented)
+
+
+def test_config_lists_every_environment_variable_the_app_reads(chart):
+    config = chart.values["config"]
+    for name, default in APP_ENV.items():
+        assert name in config, name
+        if default is not None:
+            assert config[name] == default, name
+    # Whatever app/config.py reads is either in `config` or one of the two secret settings.
+    source = (ROOT / "app" / "config.py").read_text()
+    read = set(re.findall(r"""env(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]+)["']""", source))
+    read |= set(re.findall(r"""_int\(\s*env\s*,\s*["']([A-Z][A-Z0-9_]+)["']""", source))
+    assert read, "no environment variable found in app/config.py: has the way it reads them changed?"
+    missing = read - set(config) - set(SECRET_ENV)
+    assert not missing, f"app/config.py reads {sorted(missing)}: add them to values.yaml config"
+
+
+def test_schema_requires_a_string_database_url(chart):
+    assert chart.schema["properties"]["postgresql"]["properties"]["url"]["type"] == "string"
+    with pytest.raises(helm.HelmValuesError, match="postgresql/url"):
+        chart.validate_schema({"postgresql": {"url": 5432}})
+    with pytest.raises(helm.HelmValuesError):
+        chart.render({"postgresql": {"url": ["postgresql://x"]}}, name=RELEASE, namespace=NAMESPACE)
+    with pytest.raises(helm.HelmValuesError, match="MARKETPLACE_LOG_FORMAT"):
+        chart.validate_schema({"postgresql": {"url": DB_URL}, "config": {"MARKETPLACE_LOG_FORMAT": "xml"}})
+
+
+# --- lint ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("values_file", [None, *CI_VALUES], ids=lambda p: p.name if p else "chart-defaults")
+def test_chart_lints_without_errors(values_file):
+    values = ci_values(values_file) if values_file else None
+    report = helm.lint(CHART_DIR, values, strict=True, namespace=NAMESPACE, kube_version=f"v{K8S_VERSION}")
+    errors = [m for m in report["messages"] if m["severity"] >= 2]
+    assert report["errors"] == [] and errors == [], report
+
+
+# --- every object is valid Kubernetes -----------------------------------------------------------
+
+def test_every_object_passes_strict_kubernetes_validation(scenario):
+    values, objects = scenario
+    assert objects
+    checked = 0
+    for obj in objects:
+        group = obj["apiVersion"].rpartition("/")[0]
+        if group in CRD_API_GROUPS:
+            continue
+        try:
+            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            path = ".".join(str(part) for part in error.path)
+            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {path}: {error.message}")
+        checked += 1
+    assert checked >= 10
+
+
+def test_objects_carry_the_standard_labels(scenario):
+    _, objects = scenario
+    for obj in objects:
+        labels = obj["metadata"]["labels"]
+        assert labels["helm.sh/chart"] == "marketplace-0.1.0"
+        assert labels["app.kubernetes.io/name"] == "marketplace"
+        assert labels["app.kubernetes.io/instance"] == RELEASE
+        assert labels["app.kubernetes.io/managed-by"] == "Helm"
+        assert labels["app.kubernetes.io/version"]
+        assert labels["app.kubernetes.io/component"]
+
+
+# --- pods ---------------------------------------------------------------------------------------
+
+def test_every_pod_is_restricted(scenario):
+    _, objects = scenario
+    specs = pod_specs(objects)
+    assert {kind.split("/")[0] for kind, _ in specs} == {"Deployment", "Job"}
+    for where, spec in specs:
+        pod = spec["securityContext"]
+        assert pod["runAsNonRoot"] is True, where
+        assert pod["runAsUser"] == 10001, where
+        assert pod["seccompProfile"]["type"] == "RuntimeDefault", where
+        mounts_by_volume = {v["name"]: v for v in spec["volumes"]}
+        for container in spec["containers"]:
+            context = container["securityContext"]
+            assert context["runAsNonRoot"] is True and context["runAsUser"] == 10001, where
+            assert context["allowPrivilegeEscalation"] is False, where
+            assert context["readOnlyRootFilesystem"] is True, where
+            assert context["capabilities"]["drop"] == ["ALL"], where
+            assert context["seccompProfile"]["type"] == "RuntimeDefault", where
+            assert "add" not in context["capabilities"], where
+            mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+            for path in ("/tmp", "/data"):
+                assert "emptyDir" in mounts_by_volume[mounts[path]], f"{where}: {path}"
+            assert container["resources"]["requests"]["memory"], where
+            assert container["resources"]["limits"]["memory"], where
+
+
+def test_api_deployment(chart):
+    objects = render(chart, ci_values(CHART_DIR / "ci" / "default-values.yaml"))
+    deployment = only(objects, "Deployment", "-api")
+    spec = deployment["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    assert container["args"] == ["serve", "--production", "--host", "0.0.0.0", "--port", "8080"]
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    env = env_of(container)
+    assert env["PROMETHEUS_MULTIPROC_DIR"]["value"] == "/tmp/metrics"
+    metrics_mount = next(m for m in container["volumeMounts"] if m["mountPath"] == "/tmp/metrics")
+    assert "emptyDir" in next(v for v in spec["volumes"] if v["name"] == metrics_mount["name"])
+    for name in SECRET_ENV:
+        assert env[name]["valueFrom"]["secretKeyRef"] == {"name": f"{RELEASE}-marketplace", "key": name}
+    assert container["envFrom"] == [{"configMapRef": {"name": f"{RELEASE}-marketplace"}}]
+    assert spec["serviceAccountName"] == f"{RELEASE}-marketplace"
+
+
+def test_worker_deployment(chart):
+    objects = render(chart, ci_values(CHART_DIR / "ci" / "default-values.yaml"))
+    spec = only(objects, "Deployment", "-worker")["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    assert container["args"] == ["worker"]
+    assert container["ports"] == [{"name": "metrics", "containerPort": 8081, "protocol": "TCP"}]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+    # The multiprocess folder belongs to gunicorn's API pods only.
+    assert "PROMETHEUS_MULTIPROC_DIR" not in env_of(container)
+    objects = render(chart, {"postgresql": {"url": DB_URL}, "worker": {"interval": 0.5}})
+    (container,) = only(objects, "Deployment", "-worker")["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["worker", "--interval", "0.5"]
+
+
+def test_configmap_holds_the_non_secret_environment(chart):
+    objects = render(chart, {"postgresql": {"url": DB_URL}, "orders": {"namespace": "orders"}})
+    data = only(objects, "ConfigMap")["data"]
+    assert data["MARKETPLACE_BACKEND"] == "kubernetes"
+    assert data["MARKETPLACE_LOG_FORMAT"] == "json"
+    assert data["MARKETPLACE_NAMESPACE"] == "orders"
+    assert data["MARKETPLACE_WORKER_PORT"] == "8081"
+    assert data["MARKETPLACE_DATA_DIR"] == "/data"
+    assert all(isinstance(value, str) for value in data.values())
+    for absent in (*SECRET_ENV, "PROMETHEUS_MULTIPROC_DIR", "MARKETPLACE_OIDC_ISSUER"):
+        assert absent not in data  # secret, API-only, or empty (the app's default applies)
+    with pytest.raises(helm.HelmRenderError, match="config.DATABASE_URL"):
+        render(chart, {"postgresql": {"url": DB_URL}, "config": {"DATABASE_URL": DB_URL}})
+    with pytest.raises(helm.HelmRenderError, match="orders.namespace"):
+        render(chart, {"postgresql": {"url": DB_URL}, "config": {"MARKETPLACE_NAMESPACE": "elsewhere"}})
+
+
+def test_secret_holds_the_database_url_and_a_generated_key(chart):
+    import base64
+
+    objects = render(chart, {"postgresql": {"url": DB_URL}})
+    secret = only(objects, "Secret", f"{RELEASE}-marketplace")
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert data["DATABASE_URL"] == DB_URL
+    assert len(data["MARKETPLACE_SECRET_KEY"]) >= 32
+    objects = render(chart, {"postgresql": {"url": DB_URL}, "secretKey": "a-key-of-my-own"})
+    secret = only(objects, "Secret", f"{RELEASE}-marketplace")
+    assert base64.b64decode(secret["data"]["MARKETPLACE_SECRET_KEY"]).decode() == "a-key-of-my-own"
+
+
+def test_existing_secret_replaces_the_charts_secrets(chart):
+    objects = render(chart, {"existingSecret": "credentials"})
+    assert of_kind(objects, "Secret") == []
+    for where, spec in pod_specs(objects):
+        for container in spec["containers"]:
+            reference = env_of(container)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+            assert reference == {"name": "credentials", "key": "DATABASE_URL"}, where
+
+
+def test_rendering_without_a_database_url_fails_clearly(chart):
+    with pytest.raises(helm.HelmRenderError) as failure:
+        render(chart, {})
+    message = str(failure.value)
+    assert "postgresql.url is required" in message
+    assert "existingSecret" in message
+    with pytest.raises(helm.HelmRenderError, match="must be a PostgreSQL URL"):
+        render(chart, {"postgresql": {"url": "sqlite:////data/marketplace.db"}})
+
+
+# --- the migration hook ----------------------------------------------------------------------------
+
+def test_hook_job_runs_db_upgrade_before_install_and_upgrade(chart):
+    objects = render(chart, {"postgresql": {"url": DB_URL}})
+    job = only(objects, "Job")
+    annotations = job["metadata"]["annotations"]
+    assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+    spec = job["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    assert container["args"] == ["db", "upgrade"]
+    assert spec["restartPolicy"] == "Never"
+    assert spec["automountServiceAccountToken"] is False
+    # Hooks run before the release's objects exist: the Secret it reads is a hook too, created first.
+    secret_name = env_of(container)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"]
+    secret = only(objects, "Secret", secret_name)
+    assert secret["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert int(secret["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(annotations["helm.sh/hook-weight"])
+    assert "serviceAccountName" not in spec  # the release's ServiceAccount does not exist yet either
+    assert "envFrom" not in container  # nor does its ConfigMap
+
+
+# --- RBAC -------------------------------------------------------------------------------------------
+
+EXPECTED_RULES = {
+    ("batch", "jobs"): {"create", "get", "list", "watch", "delete"},
+    ("", "pods"): {"get", "list", "watch"},
+    ("", "pods/log"): {"get", "list", "watch"},
+    ("", "events"): {"get", "list", "watch"},
+    ("coordination.k8s.io", "leases"): {"get", "create", "update"},
+}
+ARGO_RULES = {
+    ("argoproj.io", "workflows"): {"create", "get", "list", "watch", "patch", "delete"},
+    ("argoproj.io", "workflowtemplates"): {"get", "list", "watch"},
+}
+
+
+def granted(role: dict) -> dict[tuple[str, str], set[str]]:
+    grants: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                grants.setdefault((group, resource), set()).update(rule["verbs"])
+    return grants
+
+
+@pytest.mark.parametrize("argo", [False, True])
+def test_role_grants_only_what_orders_need(chart, argo):
+    values = {"postgresql": {"url": DB_URL}, "argo": {"enabled": argo}}
+    objects = render(chart, values)
+    role = only(objects, "Role")
+    for rule in role["rules"]:
+        for field in ("apiGroups", "resources", "verbs"):
+            assert "*" not in rule[field], rule
+        assert "resourceNames" not in rule and "nonResourceURLs" not in rule
+    assert granted(role) == (EXPECTED_RULES | ARGO_RULES if argo else EXPECTED_RULES)
+    assert of_kind(objects, "ClusterRole") == [] and of_kind(objects, "ClusterRoleBinding") == []
+
+
+def test_role_lives_where_orders_run(chart):
+    values = {"postgresql": {"url": DB_URL}, "orders": {"namespace": "marketplace-orders"}}
+    objects = render(chart, values)
+    role, binding = only(objects, "Role"), only(objects, "RoleBinding")
+    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == "marketplace-orders"
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                  "name": role["metadata"]["name"]}
+    service_account = only(objects, "ServiceAccount")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": service_account["metadata"]["name"],
+                                    "namespace": NAMESPACE}]
+    # By default orders run in the release's namespace.
+    objects = render(chart, {"postgresql": {"url": DB_URL}})
+    assert only(objects, "Role")["metadata"]["namespace"] == NAMESPACE
+    assert only(objects, "ConfigMap")["data"]["MARKETPLACE_NAMESPACE"] == NAMESPACE
+
+
+# --- Service, Ingress, PodDisruptionBudget, ServiceMonitor --------------------------------------------
+
+def test_service_sends_port_80_to_the_api(chart):
+    objects = render(chart, {"postgresql": {"url": DB_URL}})
+    service = only(objects, "Service", f"{RELEASE}-marketplace")
+    assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]
+    assert service["spec"]["selector"]["app.kubernetes.io/component"] == "api"
+    api = only(objects, "Deployment", "-api")
+    pod_labels = api["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+
+
+def test_optional_objects_are_off_by_default(chart):
+    kinds = {o["kind"] for o in render(chart, {"postgresql": {"url": DB_URL}})}
+    assert not kinds & {"Ingress", "PodDisruptionBudget", "ServiceMonitor"}
+
+
+def test_argo_external_pg_values(chart):
+    objects = render(chart, ci_values(CHART_DIR / "ci" / "argo-external-pg-values.yaml"))
+    assert only(objects, "Deployment", "-api")["spec"]["replicas"] == 3
+    assert only(objects, "Deployment", "-worker")["spec"]["replicas"] == 2
+    ingress = only(objects, "Ingress")
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": only(objects, "Service", f"{RELEASE}-marketplace")["metadata"]["name"],
+                       "port": {"name": "http"}}
+    pdb = only(objects, "PodDisruptionBudget")
+    assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "api"
+    assert of_kind(objects, "ServiceMonitor") == []
+    assert ("argoproj.io", "workflows") in granted(only(objects, "Role"))
+
+
+def test_pdb_with_a_single_replica_only_when_asked(chart):
+    objects = render(chart, {"postgresql": {"url": DB_URL}, "pdb": {"enabled": True}})
+    assert only(objects, "PodDisruptionBudget")["spec"]["minAvailable"] == 1
+    objects = render(chart, {"postgresql": {"url": DB_URL}, "api": {"replicas": 2}})
+    assert only(objects, "PodDisruptionBudget")
+
+
+def test_service_monitor_scrapes_both_services(chart):
+    objects = render(chart, {"postgresql": {"url": DB_URL},
+                             "metrics": {"serviceMonitor": {"enabled": True}}})
+    monitor = only(objects, "ServiceMonitor")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    services = [s for s in of_kind(objects, "Service")
+                if selector.items() <= s["metadata"]["labels"].items()]
+    assert {s["metadata"]["name"] for s in services} == {f"{RELEASE}-marketplace", f"{RELEASE}-marketplace-worker"}
+    ports = {port["name"] for s in services for port in s["spec"]["ports"]}
+    assert {e["port"] for e in monitor["spec"]["endpoints"]} == ports == {"http", "metrics"}
+    assert all(e["path"] == "/metrics" for e in monitor["spec"]["endpoints"])
+
+
+def test_notes_render(chart):
+    notes = chart.render({"postgresql": {"url": DB_URL}}, name=RELEASE, namespace=NAMESPACE)
+    text = notes["marketplace/templates/NOTES.txt"]
+    assert "port-forward service/mkt-marketplace" in text
+    assert "marketplace token --account" in text
+
+
+# --- names --------------------------------------------------------------------------------------------
+
+LONG_RELEASE_NAMES = [
+    "a-release-name-of-fifty-three-characters-for-the-test",
+    ("abcd-" * 11)[:52].rstrip("-"),
+    ("ab-" * 18)[:53].rstrip("-"),
+    "x" * 53,
+]
+
+
+@pytest.mark.parametrize("release", LONG_RELEASE_NAMES)
+def test_names_fit_in_63_characters_with_a_long_release_name(chart, release):
+    helm.validate_release_name(release)
+    values = {**ci_values(CHART_DIR / "ci" / "argo-external-pg-values.yaml"),
+              "metrics": {"serviceMonitor": {"enabled": True}}}
+    objects = render(chart, values, name=release)
+    seen: dict[str, set[str]] = {}
+    for obj in objects:
+        name = obj["metadata"]["name"]
+        assert len(name) <= 63 and DNS_LABEL.match(name), f"{obj['kind']}: {name!r}"
+        assert name not in seen.setdefault(obj["kind"], set()), f"two {obj['kind']}s named {name}"
+        seen[obj["kind"]].add(name)
+        for value in obj["metadata"]["labels"].values():
+            assert len(str(value)) <= 63, value
+    deployments = {o["metadata"]["name"] for o in of_kind(objects, "Deployment")}
+    assert len(deployments) == 2
+
+
+def test_fullname_override_is_cut_and_trimmed(chart):
+    override = "a" * 62 + "-b"
+    objects = render(chart, {"postgresql": {"url": DB_URL}, "fullnameOverride": override})
+    assert only(objects, "ConfigMap")["metadata"]["name"] == "a" * 62
+    assert only(objects, "Deployment", "-api")["metadata"]["name"] == "a" * 59 + "-api"
