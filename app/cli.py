@@ -56,15 +56,18 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-@main.command(help="Run the reconcile loop (builds services; more steps come with the backends).")
+@main.command(help="Run the reconcile loop: build services, submit orders, follow them to their end. "
+                    "Serves /healthz, /readyz and /metrics on MARKETPLACE_WORKER_PORT (0: none).")
 @click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.05, 60))
-def worker(interval: float) -> None:
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address of the health and metrics server.")
+def worker(interval: float, host: str) -> None:
     import signal
     import threading
 
     from app.db import Database
     from app.observability import configure_logging
     from app.worker import Worker
+    from app.worker_server import health_app, serve_health
 
     config = _config()
     configure_logging(config.log_format, config.log_level)
@@ -72,7 +75,12 @@ def worker(interval: float) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     click.echo(f"worker running against {_safe_url(config.database_url)} ({config.backend} backend)")
-    Worker(Database(config.database_url), config).run(stop, interval)
+    database = Database(config.database_url)
+    loop = Worker(database, config)
+    if config.worker_port:
+        serve_health(health_app(database, loop.backend, loop.metrics), host, config.worker_port)
+        click.echo(f"worker health and metrics on http://{host}:{config.worker_port}/readyz and /metrics")
+    loop.run(stop, interval)
 
 
 @main.command(help="Print a bearer token for ACCOUNT, signed with this server's secret.")

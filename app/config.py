@@ -15,7 +15,7 @@ from workflows.settings import CompileSettings
 
 SECRET_FILE_NAME = ".marketplace-secret-key"
 DATABASE_FILE_NAME = "marketplace.db"
-BACKENDS = ("local",)  # "kubernetes" comes with the Kubernetes backend
+BACKENDS = ("local", "kubernetes")
 LOG_FORMATS = ("text", "json")
 
 
@@ -94,6 +94,7 @@ class Config:
     log_level: str = "INFO"
     web: "WebServerSettings" = field(default_factory=lambda: WebServerSettings())
     compile: CompileSettings = field(default_factory=CompileSettings)
+    worker_port: int = 8081
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -138,5 +139,6 @@ class Config:
             backend=backend,
             data_dir=data_dir,
             oidc=oidc,
+            worker_port=_int(env, "MARKETPLACE_WORKER_PORT", 8081, minimum=0),
             token_ttl_seconds=_int(env, "MARKETPLACE_TOKEN_TTL_SECONDS", 24 * 3600, minimum=60),
         )

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from app.config import Config
 from app.db import Database
 from app.orders.execution import observe_running_orders, submit_pending_orders
 from app.services.build import build_pending_services
+from app.worker_server import WorkerMetrics
 from workflows.backends.base import Backend
 from workflows.backends.local import LocalBackend
 
@@ -15,6 +17,10 @@ log = logging.getLogger(__name__)
 
 
 def make_backend(config: Config) -> Backend:
+    if config.backend == "kubernetes":
+        from workflows.backends.cluster import ClusterClient, load_api_client
+        from workflows.backends.kubernetes import KubernetesBackend
+        return KubernetesBackend(ClusterClient(load_api_client(), config.compile.namespace), config.compile)
     return LocalBackend(config.compile)
 
 
@@ -23,24 +29,29 @@ class Worker:
         self._database = database
         self._config = config
         self.backend = backend or make_backend(config)
+        self.metrics = WorkerMetrics()
 
     def run_once(self) -> int:
         """One pass over the waiting work; returns how many steps it took."""
         session = self._database.sessions()
         try:
             return (build_pending_services(session, self._config.backend, self._config.compile)
-                    + submit_pending_orders(session, self.backend)
-                    + observe_running_orders(session, self.backend))
+                    + submit_pending_orders(session, self.backend, self.metrics)
+                    + observe_running_orders(session, self.backend, metrics=self.metrics))
         finally:
             session.close()
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
+        self.backend.start(stop)
         while not stop.is_set():
             try:
                 busy = self.run_once()
+                self.metrics.passes.labels("ok").inc()
             except Exception:  # a failed pass is logged and retried; the loop must not die
                 log.exception("worker pass failed")
+                self.metrics.passes.labels("failed").inc()
                 busy = 0
+            self.metrics.last_pass = time.monotonic()
             if not busy:
                 stop.wait(interval)
 

@@ -33,7 +33,7 @@ def _append_logs(session: Session, order: Order, lines: list[LogLine]) -> None:
                                  message=line.message) for i, line in enumerate(lines))
 
 
-def submit_pending_orders(session: Session, backend: Backend, batch: int = 20) -> int:
+def submit_pending_orders(session: Session, backend: Backend, metrics=None, batch: int = 20) -> int:
     orders = _claim(session, OrderStatus.PENDING, batch=batch)
     for order in orders:
         if order.cancel_requested:
@@ -45,6 +45,7 @@ def submit_pending_orders(session: Session, backend: Backend, batch: int = 20) -
             backend.submit(submission)
         except BackendUnavailable as error:
             log.warning("backend unavailable, submitting later: %s", error, extra={"order_id": order.id})
+            _count(metrics, "backend_errors")
             break  # the rest of the batch stays pending for the next pass
         except (OSError, ValueError) as error:
             finish_order(order, OrderStatus.ERROR, f"the backend could not start the order: {error}")
@@ -52,6 +53,7 @@ def submit_pending_orders(session: Session, backend: Backend, batch: int = 20) -
             continue
         order.status = check_order_transition(order.status, OrderStatus.SCHEDULED)
         order.started_at = utcnow()
+        _count(metrics, "submissions")
         log.info("order submitted", extra={"order_id": order.id})
     session.commit()
     return len(orders)
@@ -65,20 +67,29 @@ def _outcome(order: Order, seen: Observation) -> tuple[OrderStatus, str | None]:
     return OrderStatus.FAILED, seen.message
 
 
-def observe_running_orders(session: Session, backend: Backend, batch: int = 100) -> int:
+def _count(metrics, name: str) -> None:
+    if metrics is not None:
+        getattr(metrics, name).inc()
+
+
+def observe_running_orders(session: Session, backend: Backend, batch: int = 100, metrics=None) -> int:
     """Apply what the backend saw. With a change feed (the Kubernetes watch) only the orders
     with news are looked at; otherwise every running order, a batch at a time."""
     changed = backend.changed_orders()
     if changed is None:
-        return _observe(session, backend, _claim(session, OrderStatus.SCHEDULED, OrderStatus.EXECUTING, batch=batch))
+        return _observe(session, backend, _claim(session, OrderStatus.SCHEDULED, OrderStatus.EXECUTING, batch=batch),
+                        metrics)
+    # Cancel requests are news from our side, not from the cluster.
+    changed |= set(session.scalars(sa.select(Order.id).where(
+        Order.status.in_((OrderStatus.SCHEDULED, OrderStatus.EXECUTING)), Order.cancel_requested.is_(True))))
     steps, pending = 0, sorted(changed)
     for start in range(0, len(pending), batch):
         steps += _observe(session, backend, _claim(session, OrderStatus.SCHEDULED, OrderStatus.EXECUTING,
-                                                   batch=batch, ids=pending[start:start + batch]))
+                                                   batch=batch, ids=pending[start:start + batch]), metrics)
     return steps
 
 
-def _observe(session: Session, backend: Backend, orders: list[Order]) -> int:
+def _observe(session: Session, backend: Backend, orders: list[Order], metrics=None) -> int:
     changed = 0
     for order in orders:
         if order.cancel_requested:
@@ -87,6 +98,7 @@ def _observe(session: Session, backend: Backend, orders: list[Order]) -> int:
             seen = backend.observe(order.id)
         except BackendUnavailable as error:
             log.warning("backend unavailable, observing later: %s", error, extra={"order_id": order.id})
+            _count(metrics, "backend_errors")
             continue
         if seen is None:
             finish_order(order, OrderStatus.ERROR, LOST_MESSAGE)

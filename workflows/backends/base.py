@@ -1,6 +1,7 @@
 """The one small interface every backend offers the worker."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, Sequence
@@ -47,6 +48,9 @@ class Backend(Protocol):
 
     def cancel(self, order_id: str) -> None:
         """Stop the order if it runs; a no-op otherwise."""
+
+    def start(self, stop: "threading.Event") -> None:
+        """Begin watching workloads (in threads that end when `stop` is set)."""
 
     def changed_orders(self) -> set[str] | None:
         """Orders with news since the last call (drained), or None: no change feed, look at all."""

@@ -110,6 +110,9 @@ class LocalBackend:
         if run is not None and run.process.poll() is None:
             self._stop(run, "cancelled")
 
+    def start(self, stop) -> None:
+        pass  # nothing to watch: processes are polled
+
     def changed_orders(self) -> None:
         return None  # processes are polled: every running order is looked at on each pass
 
