@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test openapi bench
+.PHONY: serve test openapi bench bench-execution
 serve: $(VENV)/.installed
 	$(BIN)/marketplace serve
 
@@ -26,3 +26,6 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m tests.bench.bench_lists
+
+bench-execution: $(VENV)/.installed-test
+	$(BIN)/python -m tests.bench.bench_execution

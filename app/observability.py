@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 import uuid
 
 import flask
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 REQUEST_ID_HEADER = "X-Request-ID"
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own switch to multiprocess mode
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 access_log = logging.getLogger("marketplace.access")
 
@@ -55,8 +57,13 @@ def _finish(response: flask.Response) -> flask.Response:
 
 
 def metrics_view():
-    return flask.Response(generate_latest(flask.current_app.extensions["metrics"].registry),
-                          mimetype=CONTENT_TYPE_LATEST)
+    registry = flask.current_app.extensions["metrics"].registry
+    if os.environ.get(MULTIPROCESS_ENV):
+        # Several gunicorn workers: each writes its samples to files in that folder; the
+        # answer sums all of them, whichever worker serves the scrape.
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    return flask.Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 
 def init_app(app: flask.Flask) -> None:

@@ -1,9 +1,19 @@
 """gunicorn behind `marketplace serve --production`, configured from the environment."""
 from __future__ import annotations
 
+import os
+
 from gunicorn.app.base import BaseApplication
+from prometheus_client import multiprocess
 
 from app.config import Config
+from app.observability import MULTIPROCESS_ENV
+
+
+def _forget_worker_metrics(_server, worker) -> None:
+    """A gunicorn worker ended: drop its live gauges from the multiprocess metrics folder."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        multiprocess.mark_process_dead(worker.pid)
 
 
 class ProductionServer(BaseApplication):
@@ -18,6 +28,7 @@ class ProductionServer(BaseApplication):
             "graceful_timeout": config.web.graceful_timeout,
             "accesslog": None,  # our own access log line carries the request id and route
             "forwarded_allow_ips": "*",
+            "child_exit": _forget_worker_metrics,
         }
         super().__init__()
 

@@ -50,3 +50,55 @@ def test_each_request_logs_one_structured_line(alice, caplog):
     assert line["http"] == {"method": "GET", "route": "/1/services", "path": "/1/services", "status": 200,
                             "duration_ms": line["http"]["duration_ms"], "request_id": "req-1", "account": "alice"}
     assert line["level"] == "INFO"
+
+
+MULTIPROCESS_SCRIPT = """
+import sys
+from app import create_app
+from app.config import Config
+app = create_app(Config(database_url=sys.argv[1], secret_key="s" * 40))
+client = app.test_client()
+for _ in range(3):
+    client.get("/healthz")
+print(client.get("/metrics").get_data(as_text=True))
+"""
+
+
+def test_metrics_are_summed_across_gunicorn_workers_in_multiprocess_mode(tmp_path):
+    import os
+    import subprocess
+    import sys
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    database = f"sqlite:///{tmp_path / 'm.db'}"
+    runs = [subprocess.run([sys.executable, "-c", MULTIPROCESS_SCRIPT, database], env=env, capture_output=True,
+                           text=True, check=True).stdout for _ in range(2)]
+    line = 'marketplace_http_requests_total{method="GET",route="/healthz",status="200"}'
+    assert f"{line} 3.0" in runs[0]
+    assert f"{line} 6.0" in runs[1]  # the second process reports both processes' requests
+    assert any(folder.iterdir())
+
+
+def test_the_worker_serves_health_readiness_and_metrics(app, config):
+    import json
+    import urllib.request
+    from app.worker import Worker
+    from app.worker_server import health_app, serve_health
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    worker = Worker(app.extensions["database"], config)
+    serve_health(health_app(app.extensions["database"], worker.backend, worker.metrics), "127.0.0.1", port)
+    worker.run_once()
+
+    def get(path):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read().decode()
+    assert get("/healthz") == (200, json.dumps({"status": "ok"}))
+    status, body = get("/readyz")
+    assert status == 200 and json.loads(body) == {"status": "ok", "backend": "ok", "database": "ok"}
+    status, metrics = get("/metrics")
+    assert "marketplace_order_submissions_total 0.0" in metrics
+    assert "# TYPE marketplace_orders gauge" in metrics
