@@ -114,12 +114,23 @@ def measure(label: str, url: str) -> list[tuple]:
                 connection.execute(statement).all()
 
         deep_statement = core_statement(filter_text, after)[0]
+        if engine.dialect.name == "postgresql":
+            explain(engine, deep_statement, name)
         row = (label, name, matching, page, median_ms(lambda: api(options)), median_ms(lambda: api(deep_options)),
                median_ms(lambda: core(first_statement)), median_ms(lambda: core(deep_statement)))
         results.append(row)
         print_row(row)
     app.extensions["database"].dispose()
     return results
+
+
+def explain(engine, statement, name: str) -> None:
+    """The plan PostgreSQL picks for the deep page: which index serves the filter and the order."""
+    compiled = statement.compile(engine, compile_kwargs={"literal_binds": True})
+    with engine.connect() as connection:
+        plan = [line for (line,) in connection.execute(sa.text(f"EXPLAIN {compiled}"))]
+    scans = [line.strip().lstrip("-> ") for line in plan if "Scan" in line or "Index Cond" in line]
+    print(f"  EXPLAIN {name}: " + " | ".join(scans), flush=True)
 
 
 def print_row(row) -> None:
