@@ -141,14 +141,9 @@ def compile_costs() -> None:
 
 def main() -> int:
     compile_costs()
-    admin, name = postgres_database()
-    if admin is None:
-        return 0
-    try:
-        reconcile_under_load(admin.url.set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with postgres_database() as url:
+        if url is not None:
+            reconcile_under_load(url)
     return 0
 
 

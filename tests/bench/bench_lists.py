@@ -6,6 +6,7 @@ beside the same SQL run directly with SQLAlchemy Core (the floor). Run: `make be
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import statistics
@@ -140,7 +141,9 @@ def print_row(row) -> None:
           f"API/SQL p1 {api1 / sql1:4.2f}x  p{page} {api_deep / sql_deep:4.2f}x", flush=True)
 
 
+@contextlib.contextmanager
 def postgres_database():
+    """The URL of a new, empty PostgreSQL database, dropped afterwards; None if no server answers."""
     server = sa.make_url(os.environ.get("MARKETPLACE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
                          .replace("postgresql://", "postgresql+psycopg://", 1))
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
@@ -150,8 +153,13 @@ def postgres_database():
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as error:
         print(f"PostgreSQL skipped: no server answers ({str(error.orig).splitlines()[0]})")
-        return None, None
-    return admin, name
+        yield None
+        return
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def main() -> int:
@@ -162,17 +170,12 @@ def main() -> int:
         load(url)
         print(f"SQLite loaded in {time.perf_counter() - started:.1f} s")
         measure("SQLite", url)
-    admin, name = postgres_database()
-    if admin is not None:
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
-        try:
+    with postgres_database() as url:
+        if url is not None:
             started = time.perf_counter()
             load(url)
             print(f"PostgreSQL loaded in {time.perf_counter() - started:.1f} s")
             measure("PostgreSQL", url)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     return 0
 
 
