@@ -8,10 +8,10 @@ from typing import Any, Iterator, Sequence
 from workflows.argo import (ROOT, ArgoDefinition, ArgoDefinitionError, compile_argo_workflow,
                             parse_argo_definition)
 from workflows.argo_schema import workflow_schema_problems
+from workflows.names import PLACEHOLDER_ORDER_ID
 from workflows.problems import Problem
 from workflows.settings import CompileSettings
 
-_PLACEHOLDER_ORDER = "urn:marketplace:order:00000000-0000-4000-8000-000000000000"
 _HOST_ACCESS = ("hostNetwork", "hostPID", "hostIPC")
 _CLUSTER_REFERENCES = {
     "workflowTemplateRef": "refers to a WorkflowTemplate on the cluster; give the whole definition instead",
@@ -49,7 +49,6 @@ def forbidden_problems(definition: ArgoDefinition, settings: CompileSettings) ->
         problems.append(Problem(f"{ROOT}.metadata.namespace",
                                 "the platform decides where orders run; remove the namespace",
                                 definition.metadata["namespace"]))
-    platform_owned = ("serviceAccountName",)  # on the spec it is replaced, in templates refused
     for path, key, value in _walk(definition.spec):
         where = definition.spec_path + ".".join(map(str, (*path, key)))
         if key == "hostPath":
@@ -60,7 +59,8 @@ def forbidden_problems(definition: ArgoDefinition, settings: CompileSettings) ->
                                     "namespaces", value))
         elif key == "privileged" and value is True:
             problems.append(Problem(where, "privileged containers are not allowed", value))
-        elif key in _CLUSTER_REFERENCES and not (key in platform_owned and not path):
+        # The spec's own serviceAccountName is replaced by the platform; a template's is refused.
+        elif key in _CLUSTER_REFERENCES and not (key == "serviceAccountName" and not path):
             problems.append(Problem(where, _CLUSTER_REFERENCES[key], value))
         for name in _secret_names(key, value):
             if name not in settings.allowed_secrets:
@@ -120,7 +120,7 @@ def check_argo_workflow(argo: dict[str, Any] | str, parameter_names: Sequence[st
     except ArgoDefinitionError as error:
         return [error.problem]
     problems = forbidden_problems(definition, settings) + meaning_problems(definition, parameter_names)
-    manifest = compile_argo_workflow(_PLACEHOLDER_ORDER, "placeholder", definition,
+    manifest = compile_argo_workflow(PLACEHOLDER_ORDER_ID, "placeholder", definition,
                                      [(name, "value") for name in parameter_names], settings)
     problems += [Problem(_manifest_path_to_service_path(p.path, definition), p.message, p.value)
                  for p in workflow_schema_problems(manifest)]

@@ -9,6 +9,7 @@ from kubernetes.utils.quantity import parse_quantity
 
 from workflows.basic import compile_basic_job
 from workflows.kubernetes_schema import schema_problems
+from workflows.names import PLACEHOLDER_ORDER_ID
 from workflows.problems import Problem
 from workflows.settings import CompileSettings
 
@@ -17,7 +18,6 @@ _IMAGE = re.compile(
     r"(?:(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?/)?"
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-fA-F0-9]{32,})?")
-_PLACEHOLDER_ORDER = "urn:marketplace:order:00000000-0000-4000-8000-000000000000"
 _JOB_CONTAINER = "spec.template.spec.containers.0."
 
 
@@ -56,6 +56,6 @@ def check_basic_workflow(basic: dict[str, Any], parameter_names: Sequence[str],
     problems.extend(_quantity_problems(basic))
     if problems:
         return problems
-    job = compile_basic_job(_PLACEHOLDER_ORDER, "placeholder", basic,
+    job = compile_basic_job(PLACEHOLDER_ORDER_ID, "placeholder", basic,
                             [(name, "value") for name in parameter_names], settings)
     return [Problem(_job_path_to_service_path(p.path), p.message, p.value) for p in schema_problems(job)]

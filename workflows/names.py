@@ -11,6 +11,8 @@ LABEL_ORDER = "marketplace/order-id"
 LABEL_SERVICE = "marketplace/service-id"
 ANNOTATION_ORDER = "marketplace/order-id"
 ANNOTATION_SERVICE = "marketplace/service-id"
+# The order id compiled into manifests that no real order runs (publish checks, dry runs).
+PLACEHOLDER_ORDER_ID = "urn:marketplace:order:00000000-0000-4000-8000-000000000000"
 _NOT_DNS = re.compile(r"[^a-z0-9-]+")
 _NOT_LABEL = re.compile(r"[^A-Za-z0-9._-]+")
 

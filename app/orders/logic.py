@@ -16,6 +16,7 @@ from app.services.models import ID_LENGTH, Service
 from app.db import utcnow
 from app.status import FINISHED_ORDER_STATUSES, OrderStatus, ServiceStatus, check_order_transition
 from workflows.compile import dry_run, value_problems
+from workflows.names import PLACEHOLDER_ORDER_ID
 from workflows.parameters import ParameterValueError, resolve_order_values
 from workflows.settings import CompileSettings
 
@@ -136,16 +137,13 @@ def order_logs(session: Session, account: str, order_id: str, since, until, limi
     return list(session.scalars(statement.order_by(OrderLogLine.seq).limit(limit).offset(offset)))
 
 
-DRY_RUN_ORDER_ID = "urn:marketplace:order:00000000-0000-4000-8000-000000000000"
-
-
 def dry_run_order(session: Session, request: dict[str, Any], settings: CompileSettings) -> dict[str, Any]:
     """What an order would run, checked and compiled; nothing is stored or submitted. A service
     need not be ready: providers use this to see their workflow compiled."""
     service = get_service_for_order(session, request["service_id"])
     values = _resolve(service, request["parameters"])
     result = {"service": service, "parameters": [{"name": n, "value": v} for n, v in values]}
-    manifest, problems = dry_run(DRY_RUN_ORDER_ID, service.id, service.workflow, values, settings)
+    manifest, problems = dry_run(PLACEHOLDER_ORDER_ID, service.id, service.workflow, values, settings)
     return {**result, "manifest": manifest, "problems": problems}
 
 

@@ -142,8 +142,7 @@ def test_cancelling_deletes_the_job_and_the_order_ends_cancelled(alice, bob, sta
     wait_for(lambda: status_of(bob, placed["id"])["status"] == "cancelled", worker)
     assert emulator.objects("jobs") == []
     deletes = emulator.call(lambda: [r for r in emulator.handler if r.action == kmock.action.DELETE])
-    assert deletes[0].params.get("propagationPolicy") == "Background" or \
-        (deletes[0].data or {}).get("propagationPolicy") == "Background"
+    assert deletes[0].params.get("propagationPolicy") == "Background"
 
 
 def test_cancelling_an_argo_order_terminates_the_workflow(alice, bob, start_worker, emulator):
