@@ -67,7 +67,7 @@ def worker(interval: float, host: str) -> None:
     from app.db import Database
     from app.observability import configure_logging
     from app.worker import Worker
-    from app.worker_server import health_app, serve_health
+    from app.worker.health import health_app, serve_health
 
     config = _config()
     configure_logging(config.log_format, config.log_level)

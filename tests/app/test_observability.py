@@ -84,7 +84,7 @@ def test_the_worker_serves_health_readiness_and_metrics(app, config):
     import json
     import urllib.request
     from app.worker import Worker
-    from app.worker_server import health_app, serve_health
+    from app.worker.health import health_app, serve_health
     import socket
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from app.orders.execution import LOST_MESSAGE
+from workflows.backends.local import LOST_MESSAGE
 from app.worker import Worker
 from tests.factories import service_description
 

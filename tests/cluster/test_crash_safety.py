@@ -32,8 +32,14 @@ def test_killing_the_worker_mid_submit_and_restarting_it_creates_one_job(
     env.pop("KUBERNETES_SERVICE_HOST", None)
     worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--interval", "0.1"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def job_created_while_worker_lives():
+        if worker.poll() is not None:
+            raise AssertionError(f"the worker exited ({worker.returncode}): {worker.stderr.read().decode()[-2000:]}")
+        return emulator.objects("jobs")
+
     try:
-        wait_for(lambda: emulator.objects("jobs"), seconds=30)
+        wait_for(job_created_while_worker_lives, seconds=60)
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)

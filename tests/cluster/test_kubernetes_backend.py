@@ -91,10 +91,9 @@ def test_a_job_is_not_finished_until_complete_or_failed_is_true(alice, bob, star
     patch(emulator, "jobs", name, {"status": {"conditions": [
         job_condition("FailureTarget", "BackoffLimitExceeded", "Job has reached the specified backoff limit"),
         {"type": "Failed", "status": "False"}]}})
-    wait_for(lambda: status_of(bob, placed["id"])["status"] == "executing", worker)
     for _ in range(5):
         worker.run_once()
-    assert status_of(bob, placed["id"])["status"] == "executing"
+    assert status_of(bob, placed["id"])["status"] == "scheduled"  # no pod runs, and the Job has not ended
     patch(emulator, "jobs", name, {"status": {"conditions": [
         job_condition("FailureTarget", "BackoffLimitExceeded", "Job has reached the specified backoff limit"),
         job_condition("Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit")]}})
@@ -110,6 +109,8 @@ def test_an_argo_order_runs_as_a_workflow_with_its_nodes_as_tasks(alice, bob, st
     name = object_name(placed["id"])
     assert workflow["metadata"]["name"] == name
     assert workflow["spec"]["arguments"]["parameters"] == [{"name": "scene", "value": "S2B"}]
+    worker.run_once()
+    assert status_of(bob, placed["id"])["status"] == "scheduled"  # the Workflow exists, nothing of it runs yet
     patch(emulator, "workflows", name, {"status": {"phase": "Running", "startedAt": "2026-11-23T10:00:00Z", "nodes": {
         name: {"id": name, "name": name, "displayName": name, "type": "Steps", "phase": "Running"},
         f"{name}-1": {"id": f"{name}-1", "name": f"{name}[0].say", "displayName": "say", "type": "Pod",
@@ -136,7 +137,7 @@ def test_cancelling_deletes_the_job_and_the_order_ends_cancelled(alice, bob, sta
     service = publish_ready(alice, worker)
     placed = order(bob, service["id"])
     wait_for(lambda: emulator.objects("jobs"), worker)
-    patch(emulator, "jobs", object_name(placed["id"]), {"status": {"active": 1}})
+    patch(emulator, "jobs", object_name(placed["id"]), {"status": {"active": 1, "ready": 1}})
     wait_for(lambda: status_of(bob, placed["id"])["status"] == "executing", worker)
     assert bob.post(f"/1/orders/{placed['id']}/cancel").status_code == 202
     wait_for(lambda: status_of(bob, placed["id"])["status"] == "cancelled", worker)
@@ -151,7 +152,8 @@ def test_cancelling_an_argo_order_terminates_the_workflow(alice, bob, start_work
     placed = order(bob, service["id"])
     name = object_name(placed["id"])
     wait_for(lambda: emulator.objects("workflows"), worker)
-    patch(emulator, "workflows", name, {"status": {"phase": "Running"}})
+    patch(emulator, "workflows", name, {"status": {"phase": "Running", "nodes": {f"{name}-1": {
+        "id": f"{name}-1", "name": f"{name}[0].say", "displayName": "say", "type": "Pod", "phase": "Running"}}}})
     wait_for(lambda: status_of(bob, placed["id"])["status"] == "executing", worker)
     bob.post(f"/1/orders/{placed['id']}/cancel")
     wait_for(lambda: emulator.objects("workflows")[0]["spec"].get("shutdown") == "Terminate", worker)

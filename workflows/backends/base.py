@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol, Sequence
 
 
@@ -24,15 +25,29 @@ class LogLine:
     message: str
 
 
+class Phase(StrEnum):
+    """What a backend saw of an order's workload, in terms common to every backend."""
+
+    WAITING = "waiting"      # the workload exists, nothing of it runs yet (reason: why not)
+    RUNNING = "running"      # a container or process of it runs
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"        # it ended badly (reason: how)
+    GONE = "gone"            # the backend has no workload for this order (reason: what it knows)
+
+
+FINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.GONE})
+
+
 @dataclass(frozen=True)
 class Observation:
-    """What a backend saw of an order: still running, or finished with an outcome."""
-
-    running: bool
-    succeeded: bool = False
-    message: str | None = None
-    logs: list[LogLine] = field(default_factory=list)
+    phase: Phase
+    reason: str | None = None
+    logs: list[LogLine] = field(default_factory=list)  # after those the worker has kept
     tasks: list[dict[str, Any]] | None = None  # the workload's steps, where the backend knows them
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in FINAL_PHASES
 
 
 class BackendUnavailable(Exception):
@@ -40,14 +55,18 @@ class BackendUnavailable(Exception):
 
 
 class Backend(Protocol):
+    workflow_types: frozenset[str]  # the workflow types it can run ("basic", "argo")
+
     def submit(self, submission: Submission) -> None:
         """Start the order; submitting the same order twice must not run it twice."""
 
-    def observe(self, order_id: str) -> Observation | None:
-        """The order's state and the log lines since the last call; None if unknown here."""
+    def observe(self, order_id: str, logs_kept: int) -> Observation:
+        """The workload's phase, and its log lines after the first `logs_kept` (those the worker
+        has stored already, so a restarted worker neither loses nor repeats a line); GONE if
+        the backend has no workload for this order."""
 
     def cancel(self, order_id: str) -> None:
-        """Stop the order if it runs; a no-op otherwise."""
+        """Ask the workload to stop, without waiting for it; a no-op if it has ended."""
 
     def start(self, stop: "threading.Event") -> None:
         """Begin watching workloads (in threads that end when `stop` is set)."""

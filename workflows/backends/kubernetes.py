@@ -11,9 +11,9 @@ import logging
 import threading
 from typing import Any
 
-from workflows.backends.base import Observation, Submission
+from workflows.backends.base import Observation, Phase, Submission
 from workflows.backends.cluster import JOBS, WORKFLOWS, ClusterClient, Resource
-from workflows.backends.cluster_status import job_outcome, order_id_of, workflow_outcome, workflow_tasks
+from workflows.backends.cluster_status import job_phase, order_id_of, workflow_phase, workflow_tasks
 from workflows.backends.watch import ResourceWatcher
 from workflows.basic import CONTAINER_NAME
 from workflows.compile import compile_order
@@ -23,10 +23,13 @@ from workflows.settings import CompileSettings
 log = logging.getLogger(__name__)
 SELECTOR = f"{LABEL_MANAGED_BY}={MANAGED_BY}"
 DELETED_MESSAGE = "the {kind} was deleted before it finished"
+LOST_MESSAGE = "the cluster has no Job or Workflow for this order"
 ARGO_NODE_ANNOTATION = "workflows.argoproj.io/node-name"
 
 
 class KubernetesBackend:
+    workflow_types = frozenset({"basic", "argo"})
+
     def __init__(self, client: ClusterClient, settings: CompileSettings):
         self._client, self._settings = client, settings
         self._lock = threading.Lock()
@@ -96,23 +99,21 @@ class KubernetesBackend:
                 return resource, obj
         return None
 
-    def observe(self, order_id: str) -> Observation | None:
+    def observe(self, order_id: str, logs_kept: int) -> Observation:
         current = self._current(order_id)
         if current is None:
-            return None
+            return Observation(Phase.GONE, LOST_MESSAGE)
         resource, obj = current
         if obj is None:
-            return Observation(running=False, message=DELETED_MESSAGE.format(kind=resource.kind))
+            return Observation(Phase.FAILED, DELETED_MESSAGE.format(kind=resource.kind))
         if resource == JOBS:
-            finished, succeeded, message = job_outcome(obj)
+            phase, reason = job_phase(obj)
             tasks = None
         else:
-            finished, succeeded, message = workflow_outcome(obj)
+            phase, reason = workflow_phase(obj)
             tasks = workflow_tasks(obj)
-        if not finished:
-            return Observation(running=True, tasks=tasks)
-        return Observation(running=False, succeeded=succeeded, message=message, tasks=tasks,
-                           logs=self._logs(resource, obj))
+        logs = self._logs(resource, obj)[logs_kept:] if phase in (Phase.SUCCEEDED, Phase.FAILED) else []
+        return Observation(phase, reason, logs=logs, tasks=tasks)
 
     def _logs(self, resource: Resource, obj: dict[str, Any]):
         metadata = obj.get("metadata") or {}

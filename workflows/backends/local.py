@@ -17,13 +17,14 @@ from datetime import datetime, timezone
 
 from kubernetes.utils.quantity import parse_quantity
 
-from workflows.backends.base import LogLine, Observation, Submission
+from workflows.backends.base import LogLine, Observation, Phase, Submission
 from workflows.basic import basic_command_line, order_environment
 from workflows.settings import CompileSettings
 
 TASK_NAME = "main"
 KILL_GRACE_SECONDS = 5
 MAX_LINE_CHARACTERS = 16384
+LOST_MESSAGE = "the backend no longer knows this order's workload (the worker restarted while it ran)"
 
 
 @dataclass
@@ -51,6 +52,8 @@ def _read_lines(run: _Run) -> None:
 
 
 class LocalBackend:
+    workflow_types = frozenset({"basic"})
+
     def __init__(self, settings: CompileSettings):
         self._settings = settings
         self._runs: dict[str, _Run] = {}
@@ -86,10 +89,10 @@ class LocalBackend:
         except ProcessLookupError:
             pass
 
-    def observe(self, order_id: str) -> Observation | None:
+    def observe(self, order_id: str, logs_kept: int = 0) -> Observation:
         run = self._runs.get(order_id)
         if run is None:
-            return None
+            return Observation(Phase.GONE, LOST_MESSAGE)
         if run.process.poll() is None and time.monotonic() > run.deadline:
             self._stop(run, f"stopped after the {self._settings.active_deadline_seconds}s deadline")
         code = run.process.poll()
@@ -98,12 +101,12 @@ class LocalBackend:
         with run.lock:
             lines, run.lines = run.lines, []
         if code is None:
-            return Observation(running=True, logs=lines)
+            return Observation(Phase.RUNNING, logs=lines)
         del self._runs[order_id]
         if run.stop_reason:
-            return Observation(running=False, message=run.stop_reason, logs=lines)
+            return Observation(Phase.FAILED, run.stop_reason, logs=lines)
         message = None if code == 0 else (f"killed by signal {-code}" if code < 0 else f"exited with code {code}")
-        return Observation(running=False, succeeded=code == 0, message=message, logs=lines)
+        return Observation(Phase.SUCCEEDED if code == 0 else Phase.FAILED, message, logs=lines)
 
     def cancel(self, order_id: str) -> None:
         run = self._runs.get(order_id)

@@ -11,10 +11,18 @@ from app.db import utcnow
 from app.orders.logic import finish_order
 from app.orders.models import Order, OrderLogLine
 from app.status import FINISHED_ORDER_STATUSES, OrderStatus, check_order_transition
-from workflows.backends.base import Backend, BackendUnavailable, LogLine, Observation, Submission
+from workflows.backends.base import Backend, BackendUnavailable, LogLine, Observation, Phase, Submission
 
 log = logging.getLogger(__name__)
-LOST_MESSAGE = "the backend no longer knows this order's workload (the worker restarted while it ran)"
+
+# The one table from what a backend saw of a workload to the order's status.
+ORDER_STATUS_OF_PHASE = {
+    Phase.WAITING: OrderStatus.SCHEDULED,
+    Phase.RUNNING: OrderStatus.EXECUTING,
+    Phase.SUCCEEDED: OrderStatus.SUCCEEDED,
+    Phase.FAILED: OrderStatus.FAILED,
+    Phase.GONE: OrderStatus.ERROR,
+}
 
 
 def _claim(session: Session, *statuses: OrderStatus, batch: int, ids: list[str] | None = None) -> list[Order]:
@@ -24,12 +32,12 @@ def _claim(session: Session, *statuses: OrderStatus, batch: int, ids: list[str] 
     return list(session.scalars(statement.order_by(Order.ordered_at).limit(batch).with_for_update(skip_locked=True)))
 
 
-def _append_logs(session: Session, order: Order, lines: list[LogLine]) -> None:
-    if not lines:
-        return
-    last = session.scalar(sa.select(sa.func.max(OrderLogLine.seq)).where(OrderLogLine.order_id == order.id))
-    start = (last or 0) + 1
-    session.add_all(OrderLogLine(order_id=order.id, seq=start + i, time=line.time, task=line.task,
+def _logs_kept(session: Session, order: Order) -> int:
+    return session.scalar(sa.select(sa.func.max(OrderLogLine.seq)).where(OrderLogLine.order_id == order.id)) or 0
+
+
+def _append_logs(session: Session, order: Order, kept: int, lines: list[LogLine]) -> None:
+    session.add_all(OrderLogLine(order_id=order.id, seq=kept + 1 + i, time=line.time, task=line.task,
                                  message=line.message) for i, line in enumerate(lines))
 
 
@@ -59,12 +67,13 @@ def submit_pending_orders(session: Session, backend: Backend, metrics=None, batc
     return len(orders)
 
 
-def _outcome(order: Order, seen: Observation) -> tuple[OrderStatus, str | None]:
-    if seen.succeeded:
-        return OrderStatus.SUCCEEDED, None
-    if order.cancel_requested:
-        return OrderStatus.CANCELLED, "cancelled on request"
-    return OrderStatus.FAILED, seen.message
+def _status_of(order: Order, seen: Observation) -> OrderStatus:
+    status = ORDER_STATUS_OF_PHASE[seen.phase]
+    if order.cancel_requested and status in (OrderStatus.FAILED, OrderStatus.ERROR):
+        return OrderStatus.CANCELLED
+    if status == OrderStatus.SCHEDULED and order.status == OrderStatus.EXECUTING:
+        return OrderStatus.EXECUTING  # a pod restarted by its Job: the order has started all the same
+    return status
 
 
 def _count(metrics, name: str) -> None:
@@ -94,26 +103,26 @@ def _observe(session: Session, backend: Backend, orders: list[Order], metrics=No
     for order in orders:
         if order.cancel_requested:
             backend.cancel(order.id)
+        kept = _logs_kept(session, order)
         try:
-            seen = backend.observe(order.id)
+            seen = backend.observe(order.id, kept)
         except BackendUnavailable as error:
             log.warning("backend unavailable, observing later: %s", error, extra={"order_id": order.id})
             _count(metrics, "backend_errors")
             continue
-        if seen is None:
-            finish_order(order, OrderStatus.ERROR, LOST_MESSAGE)
-            changed += 1
-            continue
-        _append_logs(session, order, seen.logs)
+        _append_logs(session, order, kept, seen.logs)
         if seen.tasks is not None and seen.tasks != order.tasks:
             order.tasks = seen.tasks
-        if seen.running:
-            if order.status == OrderStatus.SCHEDULED:
-                order.status = check_order_transition(order.status, OrderStatus.EXECUTING)
-                changed += 1
-        else:
-            finish_order(order, *_outcome(order, seen))
-            log.info("order finished", extra={"order_id": order.id})
+        status = _status_of(order, seen)
+        if status in FINISHED_ORDER_STATUSES:
+            reason = "cancelled on request" if status == OrderStatus.CANCELLED else seen.reason
+            finish_order(order, status, reason)
+            log.info("order %s ended %s", order.id, status, extra={"order_id": order.id})
+            changed += 1
+        elif (status, seen.reason) != (order.status, order.status_message):
+            if status != order.status:
+                order.status = check_order_transition(order.status, status)
+            order.status_message = seen.reason  # why a scheduled order waits
             changed += 1
         changed += bool(seen.logs)
     session.commit()

@@ -7,9 +7,9 @@ import time
 
 from app.config import Config
 from app.db import Database
-from app.orders.execution import observe_running_orders, submit_pending_orders
-from app.services.build import build_pending_services
-from app.worker_server import WorkerMetrics
+from app.worker.health import WorkerMetrics
+from app.worker.orders import observe_running_orders, submit_pending_orders
+from app.worker.services import build_pending_services
 from workflows.backends.base import Backend
 from workflows.backends.local import LocalBackend
 
@@ -35,7 +35,7 @@ class Worker:
         """One pass over the waiting work; returns how many steps it took."""
         session = self._database.sessions()
         try:
-            return (build_pending_services(session, self._config.backend, self._config.compile)
+            return (build_pending_services(session, self.backend.workflow_types, self._config.compile)
                     + submit_pending_orders(session, self.backend, self.metrics)
                     + observe_running_orders(session, self.backend, metrics=self.metrics))
         finally:

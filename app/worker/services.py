@@ -12,22 +12,22 @@ from workflows.problems import Problem
 from workflows.settings import CompileSettings
 
 
-def workflow_problems(service: Service, backend: str, settings: CompileSettings) -> list[Problem]:
+def workflow_problems(service: Service, workflow_types: frozenset[str], settings: CompileSettings) -> list[Problem]:
     workflow = service.workflow
-    if workflow["type"] == "argo" and backend == "local":
-        return [Problem("workflow.type", "argo workflows need the Kubernetes backend "
-                        "(MARKETPLACE_BACKEND=kubernetes); this server runs the local backend", "argo")]
+    if workflow["type"] not in workflow_types:
+        return [Problem("workflow.type", f"{workflow['type']} workflows need the Kubernetes backend "
+                        "(MARKETPLACE_BACKEND=kubernetes); this server runs the local backend", workflow["type"])]
     return compiled_workflow_problems(workflow, [p["name"] for p in service.parameters], settings)
 
 
-def build_pending_services(session: Session, backend: str, settings: CompileSettings, batch: int = 20) -> int:
+def build_pending_services(session: Session, workflow_types: frozenset[str], settings: CompileSettings, batch: int = 20) -> int:
     """Build up to `batch` pending services in one transaction. Rows are claimed with
     FOR UPDATE SKIP LOCKED, so concurrent workers never build the same service twice."""
     claimed = session.scalars(sa.select(Service).where(Service.status == ServiceStatus.PENDING)
                               .order_by(Service.updated_at).limit(batch).with_for_update(skip_locked=True)).all()
     for service in claimed:
         service.status = check_service_transition(service.status, ServiceStatus.BUILDING)
-        problems = workflow_problems(service, backend, settings)
+        problems = workflow_problems(service, workflow_types, settings)
         outcome = ServiceStatus.ERROR if problems else ServiceStatus.READY
         service.status = check_service_transition(service.status, outcome)
         service.status_message = "; ".join(f"{p.path}: {p.message}" for p in problems) or None
