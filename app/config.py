@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from workflows.backends.sandbox import SANDBOX_MODES, Limits, SandboxSettings
 from workflows.settings import CompileSettings
 
 SECRET_FILE_NAME = ".marketplace-secret-key"
@@ -34,6 +35,53 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {value}")
     return value
+
+
+def _bytes(env: Mapping[str, str], name: str, default: int) -> int:
+    """A size in bytes, written as a Kubernetes quantity (`512Mi`, `2Gi`) or a whole number."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    from kubernetes.utils.quantity import parse_quantity
+    try:
+        value = int(parse_quantity(raw))
+    except ValueError:
+        raise ConfigError(f"{name} must be a size such as 512Mi or 2Gi, not {raw!r}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be positive, not {raw!r}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").lower()
+    if raw == "":
+        return default
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"{name} must be true or false, not {env[name]!r}")
+    return raw in ("true", "1", "yes")
+
+
+def _limits(env: Mapping[str, str]) -> Limits:
+    defaults = Limits()
+    return Limits(
+        memory_bytes=_bytes(env, "MARKETPLACE_ORDER_MEMORY_LIMIT", defaults.memory_bytes),
+        cpu_seconds=_int(env, "MARKETPLACE_ORDER_CPU_SECONDS", defaults.cpu_seconds, minimum=1),
+        processes=_int(env, "MARKETPLACE_ORDER_MAX_PROCESSES", defaults.processes, minimum=1),
+        file_bytes=_bytes(env, "MARKETPLACE_ORDER_MAX_FILE_SIZE", defaults.file_bytes),
+        output_bytes=_bytes(env, "MARKETPLACE_ORDER_LOG_BYTES", defaults.output_bytes),
+        kill_grace_seconds=_int(env, "MARKETPLACE_ORDER_KILL_GRACE_SECONDS", defaults.kill_grace_seconds))
+
+
+def _sandbox(env: Mapping[str, str]) -> SandboxSettings:
+    mode = env.get("MARKETPLACE_SANDBOX") or "auto"
+    if mode not in SANDBOX_MODES:
+        raise ConfigError(f"MARKETPLACE_SANDBOX must be one of {', '.join(SANDBOX_MODES)}, not {mode!r}")
+    paths = tuple(path for path in (env.get("MARKETPLACE_SANDBOX_READ_ONLY_PATHS") or "").split(":") if path)
+    relative = [path for path in paths if not path.startswith("/")]
+    if relative:
+        raise ConfigError(f"MARKETPLACE_SANDBOX_READ_ONLY_PATHS takes absolute paths, not {relative[0]!r}")
+    return SandboxSettings(mode=mode, network=_bool(env, "MARKETPLACE_SANDBOX_NETWORK", False),
+                           read_only_paths=paths)
 
 
 def normalise_database_url(url: str) -> str:
@@ -94,7 +142,14 @@ class Config:
     log_level: str = "INFO"
     web: "WebServerSettings" = field(default_factory=lambda: WebServerSettings())
     compile: CompileSettings = field(default_factory=CompileSettings)
+    limits: Limits = field(default_factory=Limits)  # of each order on the local backend
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     worker_port: int = 8081
+
+    @property
+    def runs_dir(self) -> Path:
+        """Where the local backend keeps each order's run (its folder, output and exit record)."""
+        return self.data_dir / "runs"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -131,6 +186,8 @@ class Config:
             ttl_seconds_after_finished=_int(env, "MARKETPLACE_JOB_TTL_SECONDS", defaults.ttl_seconds_after_finished))
         return cls(
             compile=compile_settings,
+            limits=_limits(env),
+            sandbox=_sandbox(env),
             log_format=log_format,
             log_level=env.get("MARKETPLACE_LOG_LEVEL") or "INFO",
             web=web,

@@ -21,7 +21,7 @@ def make_backend(config: Config) -> Backend:
         from workflows.backends.cluster import ClusterClient, load_api_client
         from workflows.backends.kubernetes import KubernetesBackend
         return KubernetesBackend(ClusterClient(load_api_client(), config.compile.namespace), config.compile)
-    return LocalBackend(config.compile)
+    return LocalBackend(config.compile, config.runs_dir, config.limits, config.sandbox)
 
 
 class Worker:

@@ -45,6 +45,7 @@ def submit_pending_orders(session: Session, backend: Backend, metrics=None, batc
     orders = _claim(session, OrderStatus.PENDING, batch=batch)
     for order in orders:
         if order.cancel_requested:
+            backend.cancel(order.id)  # in case a submit was cut short by a crash after it started the run
             finish_order(order, OrderStatus.CANCELLED, "cancelled before it started")
             continue
         submission = Submission(order.id, order.service_id, order.workflow,

@@ -1,7 +1,8 @@
 """Orders run on the local backend through the worker, and the API follows them to their end."""
 from __future__ import annotations
 
-import sys
+import dataclasses
+import shutil
 import time
 
 import pytest
@@ -18,16 +19,18 @@ def worker(app, config):
     return Worker(app.extensions["database"], config)
 
 
+def publish(alice, worker, code, parameters=({"name": "text", "type": "string"},)):
+    """Publish a service that runs `code` with python3, and build it."""
+    workflow = {"type": "basic", "basic": {"image": "python:3.11-slim", "command": ["python3", "-c", code]}}
+    service = alice.post("/1/services", json=service_description(workflow=workflow,
+                                                                 parameters=list(parameters))).get_json()
+    worker.run_once()
+    return service["id"]
+
+
 @pytest.fixture
 def run_service(alice, worker):
-    """Publish a service that runs `code` with this Python, and build it."""
-    def publish(code, parameters=({"name": "text", "type": "string"},)):
-        workflow = {"type": "basic", "basic": {"image": "python:3.11-slim", "command": [sys.executable, "-c", code]}}
-        service = alice.post("/1/services", json=service_description(workflow=workflow,
-                                                                     parameters=list(parameters))).get_json()
-        worker.run_once()
-        return service["id"]
-    return publish
+    return lambda code, parameters=({"name": "text", "type": "string"},): publish(alice, worker, code, parameters)
 
 
 def place(client, service_id, **values):
@@ -37,15 +40,23 @@ def place(client, service_id, **values):
     return response.get_json()
 
 
-def run_until_finished(worker, client, order_id, seconds=20):
+def wait_until(condition, worker, seconds=30):
+    """Run worker passes until `condition()` holds; fails after `seconds`."""
     ends = time.monotonic() + seconds
-    while time.monotonic() < ends:
+    while not (value := condition()):
+        assert time.monotonic() < ends, "condition not reached in time"
         worker.run_once()
-        order = client.get(f"/1/orders/{order_id}").get_json()
-        if "finished-at" in order:
-            return order
         time.sleep(0.05)
-    raise AssertionError(f"order still {order['status']}")
+    return value
+
+
+def run_until_finished(worker, client, order_id, seconds=30):
+    return wait_until(lambda: (order := client.get(f"/1/orders/{order_id}").get_json()).get("finished-at") and order,
+                      worker, seconds)
+
+
+def logs_of(client, order_id):
+    return [line["message"] for line in client.get(f"/1/orders/{order_id}/logs").get_json()["items"]]
 
 
 def test_an_order_runs_to_success_and_its_logs_show_its_parameters(run_service, worker, bob):
@@ -93,13 +104,24 @@ def test_a_pending_order_is_cancelled_at_once(run_service, bob):
     assert "finished-at" in cancelled
 
 
-def test_an_order_whose_process_was_lost_ends_error(app, config, run_service, worker, bob):
-    order = place(bob, run_service("import time; time.sleep(5)"), text="x")
+def test_a_restarted_worker_finishes_the_order_the_last_one_started(app, config, run_service, worker, bob):
+    order = place(bob, run_service("import time; print('before', flush=True); time.sleep(1); print('after')"),
+                  text="x")
     worker.run_once()
-    restarted = Worker(app.extensions["database"], config)
+    restarted = Worker(app.extensions["database"], config)  # the first worker's process is gone
     done = run_until_finished(restarted, bob, order["id"])
-    assert (done["status"], done["status-message"]) == ("error", LOST_MESSAGE)
+    assert (done["status"], "status-message" in done) == ("succeeded", False)
+    logs = bob.get(done["links"]["logs"]).get_json()["items"]
+    assert [line["message"] for line in logs] == ["before", "after"]
+
+
+def test_an_order_whose_run_record_was_lost_ends_error(config, run_service, worker, bob):
+    order = place(bob, run_service("import time; time.sleep(60)"), text="x")
+    worker.run_once()
     worker.backend.cancel(order["id"])
+    shutil.rmtree(config.runs_dir)
+    done = run_until_finished(worker, bob, order["id"])
+    assert (done["status"], done["status-message"]) == ("error", LOST_MESSAGE)
 
 
 def test_logs_can_be_read_within_a_time_window(run_service, worker, bob):
@@ -122,3 +144,23 @@ def test_the_tasks_of_a_basic_order_are_its_one_container(run_service, worker, b
     assert tasks == [{"name": "main", "phase": "failed", "started-at": done["started-at"],
                       "finished-at": done["finished-at"], "message": "exited with code 2"}]
     assert as_account("mallory").get(f"/1/orders/{order['id']}/tasks").status_code == 404
+
+
+def test_orders_that_ignore_term_when_cancelled_do_not_hold_up_an_unrelated_order(app, config, alice, bob):
+    """The worker asks and moves on: the six stubborn processes are still in their grace period
+    (TERM ignored, KILL not yet due) when the unrelated order has already run and succeeded."""
+    config = dataclasses.replace(config, limits=dataclasses.replace(config.limits, kill_grace_seconds=10))
+    worker = Worker(app.extensions["database"], config)
+    stubborn = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                "print('running', flush=True); time.sleep(600)")
+    service_id = publish(alice, worker, stubborn)
+    orders = [place(bob, service_id, text=str(i))["id"] for i in range(6)]
+    wait_until(lambda: all(logs_of(bob, order) == ["running"] for order in orders), worker)
+    for order in orders:
+        assert bob.post(f"/1/orders/{order}/cancel").status_code == 202
+    unrelated = place(bob, publish(alice, worker, PRINT_ARGS), text="quick")
+    done = run_until_finished(worker, bob, unrelated["id"])
+    assert done["status"] == "succeeded"
+    assert {bob.get(f"/1/orders/{order}").get_json()["status"] for order in orders} == {"executing"}
+    for order in orders:
+        assert run_until_finished(worker, bob, order)["status"] == "cancelled"

@@ -28,6 +28,7 @@ from app.query.ordering import parse_orderby, seek_after
 from app.query.tokens import make_token
 from app.services.listing import SERVICE_LIST
 from app.services.models import Service, ServiceTag
+from tests.databases import NoPostgres, temporary_postgres_database
 
 ROWS = int(os.environ.get("BENCH_ROWS", 100_000))
 PAGE = 100
@@ -144,22 +145,12 @@ def print_row(row) -> None:
 @contextlib.contextmanager
 def postgres_database():
     """The URL of a new, empty PostgreSQL database, dropped afterwards; None if no server answers."""
-    server = sa.make_url(os.environ.get("MARKETPLACE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-                         .replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"marketplace_bench_{uuid.uuid4().hex[:8]}"
     try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as error:
-        print(f"PostgreSQL skipped: no server answers ({str(error.orig).splitlines()[0]})")
+        with temporary_postgres_database("marketplace_bench") as url:
+            yield url
+    except NoPostgres as error:
+        print(f"PostgreSQL skipped: {error}")
         yield None
-        return
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def main() -> int:

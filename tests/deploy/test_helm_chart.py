@@ -165,7 +165,7 @@ def test_config_lists_every_environment_variable_the_app_reads(chart):
     # Whatever app/config.py reads is either in `config` or one of the two secret settings.
     source = (ROOT / "app" / "config.py").read_text()
     read = set(re.findall(r"""env(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]+)["']""", source))
-    read |= set(re.findall(r"""_int\(\s*env\s*,\s*["']([A-Z][A-Z0-9_]+)["']""", source))
+    read |= set(re.findall(r"""_(?:int|bytes|bool)\(\s*env\s*,\s*["']([A-Z][A-Z0-9_]+)["']""", source))
     assert read, "no environment variable found in app/config.py: has the way it reads them changed?"
     missing = read - set(config) - set(SECRET_ENV)
     assert not missing, f"app/config.py reads {sorted(missing)}: add them to values.yaml config"

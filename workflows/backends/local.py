@@ -1,126 +1,144 @@
-"""The embedded backend: a basic order runs as a child process on this machine.
+"""The embedded backend: a basic order runs as a sandboxed process on this machine.
 
 No shell: the command line is an argument list. The image is recorded but not pulled, so the
-command must exist here. Limits: wall-clock (the active deadline) and address space from the
-memory limit (RLIMIT_AS). Output (stdout and stderr) is read line by line with timestamps.
+command must exist here. Each order's run is a folder on disk (`runs.py`) looked after by a
+supervisor process of its own (`supervisor.py`), which enforces the order's limits and records
+its output and its end; this backend writes what to run, starts the supervisor, and reads the
+folder back. So a worker killed at any moment, once restarted, finds every run where it stands:
+it re-attaches to live ones, collects those that ended meanwhile, and starts again only a run
+that no supervisor ever claimed.
 """
 from __future__ import annotations
 
-import os
-import resource
-import signal
+import dataclasses
+import logging
 import subprocess
+import sys
 import threading
-import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from pathlib import Path
 
 from kubernetes.utils.quantity import parse_quantity
 
-from workflows.backends.base import LogLine, Observation, Phase, Submission
+from workflows.backends.base import Observation, Phase, Submission
+from workflows.backends.runs import RunFolder, RunState, remove_runs_ended_before
+from workflows.backends.sandbox import Limits, SandboxSettings, command_exists, resolve_mode
 from workflows.basic import basic_command_line, order_environment
 from workflows.settings import CompileSettings
 
-TASK_NAME = "main"
-KILL_GRACE_SECONDS = 5
-MAX_LINE_CHARACTERS = 16384
-LOST_MESSAGE = "the backend no longer knows this order's workload (the worker restarted while it ran)"
+log = logging.getLogger(__name__)
+LOST_MESSAGE = "this server has no record of the order's run"
+ABANDONED_MESSAGE = "the order's supervisor process was killed before the order ended"
+SWEEP_SECONDS = 60
 
 
-@dataclass
-class _Run:
-    process: subprocess.Popen
-    deadline: float
-    lines: list[LogLine] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    reader: threading.Thread | None = None
-    stop_reason: str | None = None
-
-
-def _limit_memory(limit_bytes: int | None):
-    def apply() -> None:
-        if limit_bytes:
-            resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
-    return apply
-
-
-def _read_lines(run: _Run) -> None:
-    for raw in run.process.stdout:
-        text = raw.decode("utf-8", errors="replace").rstrip("\n")[:MAX_LINE_CHARACTERS]
-        with run.lock:
-            run.lines.append(LogLine(datetime.now(timezone.utc), TASK_NAME, text))
+def _ending(code: int | None, reason: str | None) -> tuple[Phase, str | None]:
+    if reason is None and code == 0:
+        return Phase.SUCCEEDED, None
+    if reason is None:
+        reason = f"killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
+    return Phase.FAILED, reason
 
 
 class LocalBackend:
     workflow_types = frozenset({"basic"})
 
-    def __init__(self, settings: CompileSettings):
-        self._settings = settings
-        self._runs: dict[str, _Run] = {}
+    def __init__(self, settings: CompileSettings, runs_dir: Path, limits: Limits = Limits(),
+                 sandbox: SandboxSettings = SandboxSettings()):
+        self._settings, self._runs_dir, self._limits = settings, runs_dir, limits
+        mode, why_not = resolve_mode(sandbox.mode)
+        self.sandbox = dataclasses.replace(sandbox, mode=mode)
+        if why_not:
+            log.warning("orders run WITHOUT a sandbox (%s): they can read what this server's user can read; "
+                        "use this mode only for one trusted account", why_not)
+        self._supervisors: dict[str, subprocess.Popen] = {}
+        self._log_offsets: dict[str, tuple[int, int]] = {}  # order → (lines read, byte offset)
+
+    def _run(self, order_id: str) -> RunFolder:
+        return RunFolder(self._runs_dir, order_id)
+
+    def _limits_of(self, basic: dict) -> Limits:
+        memory = (basic.get("memory") or {}).get("limit")
+        wanted = int(parse_quantity(memory)) if memory else self._limits.memory_bytes
+        return dataclasses.replace(self._limits, memory_bytes=min(wanted, self._limits.memory_bytes),
+                                   deadline_seconds=self._settings.active_deadline_seconds)
 
     def submit(self, submission: Submission) -> None:
-        if submission.order_id in self._runs:
-            return
         workflow = submission.workflow
-        if workflow["type"] != "basic":
+        if workflow["type"] not in self.workflow_types:
             raise ValueError("the local backend runs basic workflows only")
-        basic = workflow["basic"]
-        argv = basic_command_line(basic, submission.parameters)
+        argv = basic_command_line(workflow["basic"], submission.parameters)
         if not argv:
             raise ValueError("the local backend needs a command: it does not run images")
-        memory = (basic.get("memory") or {}).get("limit")
-        env = {**os.environ, **order_environment(submission.order_id, submission.service_id)}
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=env, start_new_session=True,
-                                   preexec_fn=_limit_memory(int(parse_quantity(memory)) if memory else None))
-        run = _Run(process, time.monotonic() + self._settings.active_deadline_seconds)
-        run.reader = threading.Thread(target=_read_lines, args=(run,), daemon=True)
-        run.reader.start()
-        self._runs[submission.order_id] = run
+        if not command_exists(argv[0], self.sandbox):
+            raise ValueError(f"{argv[0]!r} is not a program that orders can run on this server")
+        run = self._run(submission.order_id)
+        run.write_submission({
+            "order_id": submission.order_id, "argv": argv,
+            "env": order_environment(submission.order_id, submission.service_id),
+            "limits": dataclasses.asdict(self._limits_of(workflow["basic"])),
+            "sandbox": dataclasses.asdict(self.sandbox)})
+        self._start_supervisor(run)
 
-    def _stop(self, run: _Run, reason: str) -> None:
-        run.stop_reason = reason
-        try:
-            os.killpg(run.process.pid, signal.SIGTERM)
-            run.process.wait(KILL_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(run.process.pid, signal.SIGKILL)
-            run.process.wait()
-        except ProcessLookupError:
-            pass
+    def _start_supervisor(self, run: RunFolder) -> None:
+        """Idempotent: a second supervisor of the same run finds it claimed and exits."""
+        with open(run.path / "supervisor.log", "ab") as errors:
+            self._supervisors[run.order_id] = subprocess.Popen(
+                [sys.executable, "-m", "workflows.backends.supervisor", str(run.path)],
+                stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, start_new_session=True)
 
-    def observe(self, order_id: str, logs_kept: int = 0) -> Observation:
-        run = self._runs.get(order_id)
-        if run is None:
+    def _starting(self, run: RunFolder) -> Observation:
+        supervisor = self._supervisors.get(run.order_id)
+        if supervisor is None:  # restarted worker: no supervisor ever claimed this run, so start one
+            self._start_supervisor(run)
+        elif supervisor.poll() is not None:
+            problem = (run.path / "supervisor.log").read_text(errors="replace")[-500:].strip()
+            return Observation(Phase.GONE, f"the order's supervisor could not start: {problem or supervisor.returncode}")
+        return Observation(Phase.WAITING, "starting")
+
+    def observe(self, order_id: str, logs_kept: int) -> Observation:
+        run = self._run(order_id)
+        if not run.submission.exists():
             return Observation(Phase.GONE, LOST_MESSAGE)
-        if run.process.poll() is None and time.monotonic() > run.deadline:
-            self._stop(run, f"stopped after the {self._settings.active_deadline_seconds}s deadline")
-        code = run.process.poll()
-        if code is not None:
-            run.reader.join(timeout=KILL_GRACE_SECONDS)
-        with run.lock:
-            lines, run.lines = run.lines, []
-        if code is None:
-            return Observation(Phase.RUNNING, logs=lines)
-        del self._runs[order_id]
-        if run.stop_reason:
-            return Observation(Phase.FAILED, run.stop_reason, logs=lines)
-        message = None if code == 0 else (f"killed by signal {-code}" if code < 0 else f"exited with code {code}")
-        return Observation(Phase.SUCCEEDED if code == 0 else Phase.FAILED, message, logs=lines)
+        state = run.state()  # before the output: all of a run that has ended is in its log
+        if state == RunState.NOT_CLAIMED:
+            return self._starting(run)
+        logs = self._new_logs(run, logs_kept)
+        if state == RunState.RUNNING:
+            return Observation(Phase.RUNNING, logs=logs)
+        if state == RunState.ABANDONED:
+            return Observation(Phase.GONE, ABANDONED_MESSAGE, logs=logs)
+        ended = run.ended()
+        return Observation(*_ending(ended.code, ended.reason), logs=logs)
+
+    def _new_logs(self, run: RunFolder, logs_kept: int):
+        lines_read, offset = self._log_offsets.get(run.order_id, (0, 0))
+        if lines_read != logs_kept:  # a restarted worker, or a commit that did not happen
+            lines_read, offset = 0, 0
+        lines, offset = run.read_output(offset)
+        skip = logs_kept - lines_read
+        self._log_offsets[run.order_id] = (lines_read + len(lines), offset)
+        return lines[skip:]
 
     def cancel(self, order_id: str) -> None:
-        run = self._runs.get(order_id)
-        if run is not None and run.process.poll() is None:
-            self._stop(run, "cancelled")
+        self._run(order_id).request_cancel()  # the supervisor stops the workload; nobody waits here
 
-    def start(self, stop) -> None:
-        pass  # nothing to watch: processes are polled
+    def start(self, stop: threading.Event) -> None:
+        threading.Thread(target=self._sweep, args=(stop,), name="local-runs-sweep", daemon=True).start()
+
+    def _sweep(self, stop: threading.Event) -> None:
+        """Ended runs' folders stay as long as a finished Job would (MARKETPLACE_JOB_TTL_SECONDS)."""
+        while not stop.wait(SWEEP_SECONDS):
+            if removed := remove_runs_ended_before(self._runs_dir, self._settings.ttl_seconds_after_finished):
+                log.info("removed %d ended runs", removed)
 
     def changed_orders(self) -> None:
-        return None  # processes are polled: every running order is looked at on each pass
+        return None  # runs are read on every pass
 
     def forget(self, order_id: str) -> None:
-        pass  # a finished run is dropped when it is observed
+        self._log_offsets.pop(order_id, None)
+        supervisor = self._supervisors.pop(order_id, None)
+        if supervisor is not None:
+            supervisor.poll()  # reaped if it has exited; else it ends on its own, in its own session
 
     def healthy(self) -> bool:
         return True

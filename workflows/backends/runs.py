@@ -1,0 +1,146 @@
+"""A local order's run, recorded on disk so that it outlives the worker that started it.
+
+One folder per order (`<runs>/<object name>/`), written in this order:
+- `submission.json`: what to run, written by the worker before it starts the supervisor;
+- `run.lock`: the claim. The supervisor links it into place already locked (flock), so exactly
+  one supervisor runs an order, and the lock is held exactly as long as that supervisor lives;
+- `run.json`: the supervisor's and the workload's process ids, start time and uid;
+- `output.log`: the workload's output, one `<RFC 3339 time> <text>` line per line, bounded;
+- `exit.json`: how it ended, written (atomically) by the supervisor before it lets go of the lock;
+- `cancel`: a stop request from the worker, which never waits for the process itself;
+- `work/` and `tmp/`: the workload's own folders.
+A worker, restarted at any point, reads the state back from these files alone.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from workflows.backends.base import LogLine
+from workflows.names import object_name
+
+TASK_NAME = "main"
+
+
+class RunState(Enum):
+    NOT_CLAIMED = "not claimed"  # no supervisor has taken the order (yet)
+    RUNNING = "running"          # its supervisor holds the lock
+    ENDED = "ended"              # exit.json says how
+    ABANDONED = "abandoned"      # claimed, but the supervisor died without an exit record
+
+
+@dataclass(frozen=True)
+class Exit:
+    code: int | None     # the workload's exit code (None if it never started)
+    reason: str | None   # why it was stopped or could not start; None when it ended by itself
+
+
+def write_json_atomically(path: Path, document: dict[str, Any]) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(document))
+    os.replace(temporary, path)
+
+
+class RunFolder:
+    def __init__(self, runs_dir: Path, order_id: str):
+        self.order_id = order_id
+        self.path = runs_dir / object_name(order_id)
+        self.submission = self.path / "submission.json"
+        self.lock = self.path / "run.lock"
+        self.record = self.path / "run.json"
+        self.output = self.path / "output.log"
+        self.exit = self.path / "exit.json"
+        self.cancel_request = self.path / "cancel"
+        self.work = self.path / "work"
+        self.tmp = self.path / "tmp"
+
+    # -- the worker's side ----------------------------------------------------------------
+    def write_submission(self, document: dict[str, Any]) -> None:
+        """Once: a retried submit leaves the first submission as it was."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not self.submission.exists():
+            write_json_atomically(self.submission, document)
+
+    def state(self) -> RunState:
+        try:
+            fd = os.open(self.lock, os.O_RDONLY)
+        except FileNotFoundError:
+            return RunState.NOT_CLAIMED
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return RunState.RUNNING
+        finally:
+            os.close(fd)
+        return RunState.ENDED if self.exit.exists() else RunState.ABANDONED
+
+    def ended(self) -> Exit:
+        document = json.loads(self.exit.read_text())
+        return Exit(document.get("code"), document.get("reason"))
+
+    def request_cancel(self) -> None:
+        if self.path.exists():
+            self.cancel_request.touch()
+
+    def read_output(self, offset: int) -> tuple[list[LogLine], int]:
+        """Whole lines from byte `offset` on, and the offset after the last one."""
+        try:
+            with open(self.output, "rb") as handle:
+                handle.seek(offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return [], offset
+        complete = data[:data.rfind(b"\n") + 1]
+        return [parse_output_line(raw) for raw in complete.splitlines()], offset + len(complete)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    # -- the supervisor's side ------------------------------------------------------------
+    def claim(self) -> int | None:
+        """The locked lock file's descriptor if this process now owns the run, else None."""
+        claiming = self.path / f".claim.{os.getpid()}"
+        fd = os.open(claiming, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            os.link(claiming, self.lock)  # atomic, and fails if another supervisor linked first
+        except FileExistsError:
+            os.close(fd)
+            return None
+        finally:
+            claiming.unlink()
+        return fd
+
+    def write_exit(self, code: int | None, reason: str | None) -> None:
+        write_json_atomically(self.exit, {"code": code, "reason": reason,
+                                          "finished-at": datetime.now(timezone.utc).isoformat()})
+
+
+def format_output_line(text: str) -> bytes:
+    return f"{datetime.now(timezone.utc).isoformat()} {text}\n".encode()
+
+
+def parse_output_line(raw: bytes) -> LogLine:
+    stamp, _, text = raw.decode("utf-8", errors="replace").partition(" ")
+    return LogLine(datetime.fromisoformat(stamp), TASK_NAME, text)
+
+
+def remove_runs_ended_before(runs_dir: Path, seconds_ago: float) -> int:
+    """Remove the folders of runs that ended more than `seconds_ago`; how many were removed."""
+    cutoff, removed = time.time() - seconds_ago, 0
+    for exit_record in runs_dir.glob("*/exit.json"):
+        try:
+            if exit_record.stat().st_mtime < cutoff:
+                shutil.rmtree(exit_record.parent, ignore_errors=True)
+                removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
