@@ -11,7 +11,6 @@ import typing
 from typing import Any
 
 import pydantic
-from hera.workflows.models import Workflow
 
 from workflows.problems import Problem
 
@@ -64,6 +63,8 @@ def _unknown_keys(value: Any, annotation: Any, path: tuple) -> list[Problem]:
 
 def workflow_schema_problems(manifest: dict[str, Any]) -> list[Problem]:
     """Every way the Workflow breaks Argo's schema; paths from the manifest's root."""
+    from hera.workflows.models import Workflow  # a second to import: only where argo is checked
+
     problems = _unknown_keys(manifest, Workflow, ())
     try:
         Workflow.model_validate(manifest, strict=True)

@@ -45,6 +45,16 @@ def wait_for_phase(backend, phases, order_id=ORDER, kept=None, seconds=30):
     raise AssertionError(f"still {seen.phase} ({seen.reason}) after {seconds}s; output: {kept[-5:]}")
 
 
+def wait_for_output(backend, line, order_id=ORDER, seconds=30):
+    """Observe until the running order has printed `line`; returns the lines seen."""
+    kept, ends = [], time.monotonic() + seconds
+    while line not in kept:
+        assert time.monotonic() < ends, f"{line!r} not printed within {seconds}s; output: {kept[-5:]}"
+        wait_for_phase(backend, (Phase.RUNNING,), order_id, kept)
+        time.sleep(0.05)
+    return kept
+
+
 def wait_for_end(backend, order_id=ORDER, kept=None, seconds=30):
     return wait_for_phase(backend, (Phase.SUCCEEDED, Phase.FAILED, Phase.GONE), order_id, kept, seconds)
 
@@ -84,8 +94,7 @@ def test_cancelling_never_waits_and_a_process_that_ignores_term_is_killed_after_
     code = ("import signal, time; signal.signal(signal.SIGTERM, lambda *_: print('ignoring TERM', flush=True));"
             "print('started', flush=True); time.sleep(600)")
     local.submit(submission(code))
-    wait_for_phase(local, (Phase.RUNNING,), kept=(kept := []))
-    wait_for_phase(local, (Phase.RUNNING,), kept=kept) if "started" not in kept else None
+    kept = wait_for_output(local, "started")  # its TERM handler is in place
     began = time.monotonic()
     local.cancel(ORDER)
     assert time.monotonic() - began < 0.5  # the supervisor stops it, not the caller
@@ -131,9 +140,7 @@ def test_a_restarted_backend_reattaches_to_a_live_run_and_repeats_no_line(backen
     first = backend()
     code = "import os, time; print('one', flush=True); open('go', 'w').close()\nwhile os.path.exists('go'): time.sleep(0.05)\nprint('two')"
     first.submit(submission(code))
-    _, kept = wait_for_phase(first, (Phase.RUNNING,), kept=[])
-    while kept != ["one"]:
-        _, kept = wait_for_phase(first, (Phase.RUNNING,), kept=kept)
+    kept = wait_for_output(first, "one")
     restarted = backend()
     assert restarted.observe(ORDER, len(kept)).phase == Phase.RUNNING
     (RunFolder(restarted._runs_dir, ORDER).work / "go").unlink()  # let the order finish

@@ -50,6 +50,8 @@ class LocalBackend:
         if why_not:
             log.warning("orders run WITHOUT a sandbox (%s): they can read what this server's user can read; "
                         "use this mode only for one trusted account", why_not)
+        else:
+            log.info("orders run in a bubblewrap sandbox (network %s)", "allowed" if sandbox.network else "off")
         self._supervisors: dict[str, subprocess.Popen] = {}
         self._log_offsets: dict[str, tuple[int, int]] = {}  # order → (lines read, byte offset)
 
