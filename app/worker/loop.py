@@ -8,12 +8,13 @@ import time
 from app.config import Config
 from app.db import Database
 from app.worker.health import WorkerMetrics
-from app.worker.orders import observe_running_orders, submit_pending_orders
+from app.worker.orders import observe_running_orders, stop_orphaned_workloads, submit_pending_orders
 from app.worker.services import build_pending_services
 from workflows.backends.base import Backend
 from workflows.backends.local import LocalBackend
 
 log = logging.getLogger(__name__)
+ORPHAN_CHECK_SECONDS = 300
 
 
 def make_backend(config: Config) -> Backend:
@@ -30,14 +31,19 @@ class Worker:
         self._config = config
         self.backend = backend or make_backend(config)
         self.metrics = WorkerMetrics()
+        self._next_orphan_check = 0.0  # at the first pass: what a crash may have left running
 
     def run_once(self) -> int:
         """One pass over the waiting work; returns how many steps it took."""
         session = self._database.sessions()
         try:
-            return (build_pending_services(session, self.backend.workflow_types, self._config.compile)
-                    + submit_pending_orders(session, self.backend, self.metrics)
-                    + observe_running_orders(session, self.backend, metrics=self.metrics))
+            steps = (build_pending_services(session, self.backend.workflow_types, self._config.compile)
+                     + submit_pending_orders(session, self.backend, self.metrics)
+                     + observe_running_orders(session, self.backend, metrics=self.metrics))
+            if time.monotonic() >= self._next_orphan_check:
+                self._next_orphan_check = time.monotonic() + ORPHAN_CHECK_SECONDS
+                stop_orphaned_workloads(session, self.backend)
+            return steps
         finally:
             session.close()
 

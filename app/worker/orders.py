@@ -58,12 +58,12 @@ def submit_pending_orders(session: Session, backend: Backend, metrics=None, batc
             break  # the rest of the batch stays pending for the next pass
         except (OSError, ValueError) as error:
             finish_order(order, OrderStatus.ERROR, f"the backend could not start the order: {error}")
-            log.warning("order could not start", extra={"order_id": order.id})
+            log.warning("order %s could not start: %s", order.id, error, extra={"order_id": order.id})
             continue
         order.status = check_order_transition(order.status, OrderStatus.SCHEDULED)
         order.started_at = utcnow()
         _count(metrics, "submissions")
-        log.info("order submitted", extra={"order_id": order.id})
+        log.info("order %s submitted", order.id, extra={"order_id": order.id})
     session.commit()
     return len(orders)
 
@@ -131,3 +131,21 @@ def _observe(session: Session, backend: Backend, orders: list[Order], metrics=No
         if order.status in FINISHED_ORDER_STATUSES:
             backend.forget(order.id)
     return changed
+
+
+def stop_orphaned_workloads(session: Session, backend: Backend) -> int:
+    """Stop workloads whose orders have ended (or never were): a pending order cancelled while a
+    crashed worker had already started it, or a workload left behind by a lost database row."""
+    running = backend.unfinished_workloads()
+    if not running:
+        return 0
+    live = set()
+    for start in range(0, len(running), 500):
+        chunk = sorted(running)[start:start + 500]
+        live |= set(session.scalars(sa.select(Order.id).where(
+            Order.id.in_(chunk), Order.status.not_in(tuple(FINISHED_ORDER_STATUSES)))))
+    session.rollback()
+    for order_id in running - live:
+        log.warning("stopping the workload of order %s: the order has ended", order_id, extra={"order_id": order_id})
+        backend.cancel(order_id)
+    return len(running - live)

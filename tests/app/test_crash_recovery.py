@@ -103,27 +103,31 @@ def seed():
     return random.SystemRandom().randrange(2**32)
 
 
-def test_killing_the_whole_server_at_random_moments_runs_every_order_exactly_once(tmp_path, empty_database_url, seed):
+def crash_rounds(tmp_path, port, env, victim: Process, seed: int) -> None:
+    """Publish the journal service, run the rounds that kill `victim`, and check every order."""
     rng = random.Random(seed)
+    api = Api(f"http://127.0.0.1:{port}", token_for("carol", env, tmp_path))
+    wait_until(api.answers, what="the API answers")
+    status, service = api.call("PUT", "/1/services/journal?force-create=true", SERVICE)
+    assert status == 201, service
+    wait_until(lambda: api.call("GET", "/1/services/journal")[1]["status"] == "ready", what="the service is ready")
+    consumer = Consumer(api, "journal", rng)
+    run_rounds(api, victim, consumer, rng)
+    wait_until(lambda: all_finished(api), seconds=120, what="every order ends")
+    verify(api, consumer, tmp_path / "runs", seed)
+
+
+def test_killing_the_whole_server_at_random_moments_runs_every_order_exactly_once(tmp_path, empty_database_url, seed):
     port = free_port()
     env = clean_environment(tmp_path, **({"DATABASE_URL": empty_database_url} if empty_database_url else {}))
     server = Process(["serve", "--port", str(port)], env, tmp_path, tmp_path / "serve.log").start()
     try:
-        api = Api(f"http://127.0.0.1:{port}", token_for("carol", env, tmp_path))
-        wait_until(api.answers, what="the server answers")
-        status, service = api.call("PUT", "/1/services/journal?force-create=true", SERVICE)
-        assert status == 201, service
-        wait_until(lambda: api.call("GET", "/1/services/journal")[1]["status"] == "ready", what="the service is ready")
-        consumer = Consumer(api, "journal", rng)
-        run_rounds(api, server, consumer, rng)
-        wait_until(lambda: all_finished(api), seconds=120, what="every order ends")
-        verify(api, consumer, tmp_path / "runs", seed)
+        crash_rounds(tmp_path, port, env, server, seed)
     finally:
         server.stop()
 
 
 def test_killing_the_worker_alone_at_random_moments_runs_every_order_exactly_once(tmp_path, empty_database_url, seed):
-    rng = random.Random(seed)
     port = free_port()
     env = clean_environment(tmp_path, MARKETPLACE_WORKER_PORT="0", MARKETPLACE_WEB_WORKERS="1",
                             **({"DATABASE_URL": empty_database_url} if empty_database_url else {}))
@@ -131,15 +135,7 @@ def test_killing_the_worker_alone_at_random_moments_runs_every_order_exactly_onc
     api_server = Process(["serve", "--production", "--port", str(port)], env, tmp_path, tmp_path / "api.log").start()
     worker = Process(["worker", "--interval", "0.2"], env, tmp_path, tmp_path / "worker.log").start()
     try:
-        api = Api(f"http://127.0.0.1:{port}", token_for("carol", env, tmp_path))
-        wait_until(api.answers, what="the API answers")
-        status, service = api.call("PUT", "/1/services/journal?force-create=true", SERVICE)
-        assert status == 201, service
-        wait_until(lambda: api.call("GET", "/1/services/journal")[1]["status"] == "ready", what="the service is ready")
-        consumer = Consumer(api, "journal", rng)
-        run_rounds(api, worker, consumer, rng)
-        wait_until(lambda: all_finished(api), seconds=120, what="every order ends")
-        verify(api, consumer, tmp_path / "runs", seed)
+        crash_rounds(tmp_path, port, env, worker, seed)
     finally:
         worker.stop()
         api_server.stop()

@@ -7,9 +7,12 @@ import time
 
 import pytest
 
-from workflows.backends.local import LOST_MESSAGE
+from app.orders.models import Order
 from app.worker import Worker
 from tests.factories import service_description
+from workflows.backends.base import Submission
+from workflows.backends.local import LOST_MESSAGE
+from workflows.backends.runs import RunFolder, RunState
 
 PRINT_ARGS = "import sys; print(' '.join(sys.argv[1:]))"
 
@@ -164,3 +167,23 @@ def test_orders_that_ignore_term_when_cancelled_do_not_hold_up_an_unrelated_orde
     assert {bob.get(f"/1/orders/{order}").get_json()["status"] for order in orders} == {"executing"}
     for order in orders:
         assert run_until_finished(worker, bob, order)["status"] == "cancelled"
+
+
+def test_a_run_left_behind_for_an_order_that_ended_meanwhile_is_stopped(app, config, run_service, bob):
+    """The crash window: a worker started the run and died before recording it; the consumer
+    then cancelled the order, still pending. The next worker stops the orphaned run."""
+    order = place(bob, run_service("import time; print('running', flush=True); time.sleep(600)"), text="x")
+    with app.extensions["database"].sessions() as session:
+        stored = session.get(Order, order["id"])
+        submission = Submission(stored.id, stored.service_id, stored.workflow,
+                                [(p["name"], p["value"]) for p in stored.parameters])
+    crashed = Worker(app.extensions["database"], config)
+    crashed.backend.submit(submission)
+    assert bob.post(f"/1/orders/{order['id']}/cancel").get_json()["status"] == "cancelled"
+    run = RunFolder(config.runs_dir, order["id"])
+    Worker(app.extensions["database"], config).run_once()
+    deadline = time.monotonic() + 30
+    while run.state() != RunState.ENDED:
+        assert time.monotonic() < deadline, f"the orphaned run is still {run.state()}"
+        time.sleep(0.05)
+    assert run.ended().reason == "cancelled"

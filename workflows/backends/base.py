@@ -74,6 +74,9 @@ class Backend(Protocol):
     def changed_orders(self) -> set[str] | None:
         """Orders with news since the last call (drained), or None: no change feed, look at all."""
 
+    def unfinished_workloads(self) -> set[str]:
+        """The orders whose workloads the backend is starting or running."""
+
     def forget(self, order_id: str) -> None:
         """The order's end is stored; the backend may drop what it keeps of it."""
 

@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Any
 
-from workflows.backends.base import Observation, Phase, Submission
+from workflows.backends.base import FINAL_PHASES, Observation, Phase, Submission
 from workflows.backends.cluster import JOBS, WORKFLOWS, ClusterClient, Resource
 from workflows.backends.cluster_status import job_phase, order_id_of, workflow_phase, workflow_tasks
 from workflows.backends.watch import ResourceWatcher
@@ -132,6 +132,12 @@ class KubernetesBackend:
             self._client.delete_job(object_name(order_id))
         else:
             self._client.shutdown_workflow(object_name(order_id))
+
+    def unfinished_workloads(self) -> set[str]:
+        with self._lock:
+            known = [(order_id, resource, obj) for order_id, (resource, obj) in self._objects.items() if obj]
+        return {order_id for order_id, resource, obj in known
+                if not (job_phase(obj) if resource == JOBS else workflow_phase(obj))[0] in FINAL_PHASES}
 
     def forget(self, order_id: str) -> None:
         """The order has ended and is stored: its object is no longer needed in memory."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from kubernetes.utils.quantity import parse_quantity
 
 from workflows.backends.base import Observation, Phase, Submission
-from workflows.backends.runs import RunFolder, RunState, remove_runs_ended_before
+from workflows.backends.runs import RunFolder, RunState, remove_runs_ended_before, unended_run_orders
 from workflows.backends.sandbox import Limits, SandboxSettings, command_exists, resolve_mode
 from workflows.basic import basic_command_line, order_environment
 from workflows.settings import CompileSettings
@@ -135,6 +135,9 @@ class LocalBackend:
 
     def changed_orders(self) -> None:
         return None  # runs are read on every pass
+
+    def unfinished_workloads(self) -> set[str]:
+        return unended_run_orders(self._runs_dir)
 
     def forget(self, order_id: str) -> None:
         self._log_offsets.pop(order_id, None)

@@ -133,6 +133,18 @@ def parse_output_line(raw: bytes) -> LogLine:
     return LogLine(datetime.fromisoformat(stamp), TASK_NAME, text)
 
 
+def unended_run_orders(runs_dir: Path) -> set[str]:
+    """The order ids of the runs that have not ended (live, starting, or never claimed)."""
+    orders = set()
+    for submission in runs_dir.glob("*/submission.json"):
+        if not (submission.parent / "exit.json").exists():
+            try:
+                orders.add(json.loads(submission.read_text())["order_id"])
+            except (OSError, ValueError, KeyError):
+                continue  # removed meanwhile, or not ours
+    return orders
+
+
 def remove_runs_ended_before(runs_dir: Path, seconds_ago: float) -> int:
     """Remove the folders of runs that ended more than `seconds_ago`; how many were removed."""
     cutoff, removed = time.time() - seconds_ago, 0
