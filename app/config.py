@@ -128,7 +128,11 @@ class Config:
             backoff_limit=_int(env, "MARKETPLACE_JOB_BACKOFF_LIMIT", defaults.backoff_limit),
             active_deadline_seconds=_int(env, "MARKETPLACE_JOB_ACTIVE_DEADLINE_SECONDS",
                                          defaults.active_deadline_seconds, minimum=1),
-            ttl_seconds_after_finished=_int(env, "MARKETPLACE_JOB_TTL_SECONDS", defaults.ttl_seconds_after_finished))
+            ttl_seconds_after_finished=_int(env, "MARKETPLACE_JOB_TTL_SECONDS", defaults.ttl_seconds_after_finished),
+            run_as_user=_int(env, "MARKETPLACE_RUN_AS_USER", defaults.run_as_user, minimum=1),
+            log_bytes=_int(env, "MARKETPLACE_ORDER_LOG_BYTES", defaults.log_bytes, minimum=1024),
+            stuck_seconds=_int(env, "MARKETPLACE_ORDER_STUCK_SECONDS", defaults.stuck_seconds, minimum=1),
+            log_poll_seconds=_int(env, "MARKETPLACE_LOG_POLL_SECONDS", defaults.log_poll_seconds, minimum=1))
         return cls(
             compile=compile_settings,
             log_format=log_format,
