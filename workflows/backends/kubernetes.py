@@ -166,6 +166,8 @@ class KubernetesBackend:
         """A pod has waited for a reason that will not heal for longer than the grace time: the
         order ends failed, and its workload is deleted so that it holds nothing in the cluster."""
         reason = STUCK_MESSAGE.format(reason=waiting, seconds=self._settings.stuck_seconds, kind=resource.kind)
+        with self._lock:  # should the delete fail, look again soon
+            self._deadlines.arm(order_id, self._clock() + self._settings.log_poll_seconds)
         self._client.delete(resource, object_name(order_id))
         self._stuck_ended[order_id] = reason  # the Job's DELETED event must not change the story
         log.info("order stuck, %s deleted: %s", resource.kind, waiting, extra={"order_id": order_id})
