@@ -25,10 +25,11 @@ CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 BASELINE_CAPABILITIES = frozenset({"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
                                    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"})
 # Sysctls namespaced to the pod, so they cannot touch the node or other pods.
-SAFE_SYSCTLS = frozenset({"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
-                          "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
-                          "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
-                          "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"})
+SAFE_SYSCTLS = frozenset({"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range",
+                          "net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range",
+                          "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout",
+                          "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem",
+                          "net.ipv4.tcp_wmem"})
 SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
 PROFILE_TYPES = frozenset({"RuntimeDefault", "Localhost"})  # seccomp and AppArmor alike
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
@@ -217,7 +218,8 @@ def volume_types(pod: Pod) -> Iterator[Problem]:
 def privilege_escalation(pod: Pod) -> Iterator[Problem]:
     for container in pod.containers:
         if (value := container.context.get("allowPrivilegeEscalation")) is not False:
-            yield Problem(container.context.at("allowPrivilegeEscalation"), "Privilege Escalation: must be false", value)
+            yield Problem(container.context.at("allowPrivilegeEscalation"), "Privilege Escalation: must be false",
+                          value)
 
 
 def _required_everywhere(pod: Pod, keys: tuple[str, ...], allowed: Callable[[Any], bool],

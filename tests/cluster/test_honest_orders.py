@@ -34,7 +34,8 @@ RUNNING_POD = {"phase": "Running", "containerStatuses": [
 def add_pod_of(emulator, workload, status, labels=None, annotations=None):
     """A pod as the Job or Workflow controller makes it: the pod template's labels and annotations
     (Workflow: spec.podMetadata) plus the controller's own. Returns its name."""
-    template = workload["spec"]["template"]["metadata"] if workload["kind"] == "Job" else workload["spec"]["podMetadata"]
+    spec = workload["spec"]
+    template = spec["template"]["metadata"] if workload["kind"] == "Job" else spec["podMetadata"]
     name = f"{workload['metadata']['name']}-pod1"
     pods_api(emulator).create_namespaced_custom_object("", "v1", NAMESPACE, "pods", {
         "apiVersion": "v1", "kind": "Pod", "status": status,

@@ -90,7 +90,8 @@ WORD_COUNT = {"image": "python:3.11-slim",
 
 
 def test_the_readme_example_runs_as_a_non_root_user_under_the_restricted_profile():
-    compiled = compile_basic_job(ORDER, SERVICE, WORD_COUNT, [("text", "to be or not")], CompileSettings(run_as_user=4242))
+    compiled = compile_basic_job(ORDER, SERVICE, WORD_COUNT, [("text", "to be or not")],
+                                 CompileSettings(run_as_user=4242))
     template = compiled["spec"]["template"]
     assert template["spec"]["securityContext"]["runAsUser"] == 4242
     assert template["spec"]["securityContext"]["runAsGroup"] == 4242

@@ -31,7 +31,7 @@ UNSCHEDULABLE = {"type": "PodScheduled", "status": "False", "reason": "Unschedul
 @pytest.mark.parametrize("reason, message, expected, stuck", [
     ("ImagePullBackOff", 'Back-off pulling image "nope:1"', 'ImagePullBackOff: Back-off pulling image "nope:1"', True),
     ("ErrImagePull", "rpc error: not found", "ErrImagePull: rpc error: not found", True),
-    ("InvalidImageName", 'Failed to apply default image tag "Nope!"', 'InvalidImageName: Failed to apply default image tag "Nope!"', True),
+    ("InvalidImageName", 'invalid reference "Nope!"', 'InvalidImageName: invalid reference "Nope!"', True),
     ("ErrImageNeverPull", None, "ErrImageNeverPull", True),
     ("CreateContainerConfigError", 'secret "s" not found', 'CreateContainerConfigError: secret "s" not found', True),
     ("CreateContainerError", "mount failed", "CreateContainerError: mount failed", True),

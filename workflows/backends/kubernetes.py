@@ -10,6 +10,7 @@ more, and handed to the worker, which stores them before the TTL removes the pod
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -133,15 +134,16 @@ class KubernetesBackend:
         resource, obj = current
         if obj is None:
             return Observation(Phase.FAILED, DELETED_MESSAGE.format(kind=resource.kind))
-        if resource == JOBS:
-            phase, reason = job_phase(obj)
-            tasks = None
-        else:
-            phase, reason = workflow_phase(obj)
-            tasks = workflow_tasks(obj)
+        phase, reason = job_phase(obj) if resource == JOBS else workflow_phase(obj)
+        tasks = None if resource == JOBS else workflow_tasks(obj)
         if phase in (Phase.SUCCEEDED, Phase.FAILED):
             logs = self._logs.read(order_id, self._pods_of_ended(resource, obj), logs_kept, ended=True)
             return Observation(phase, reason, logs, tasks)
+        return self._observe_live(order_id, resource, Observation(phase, reason, tasks=tasks), logs_kept)
+
+    def _observe_live(self, order_id: str, resource: Resource, seen: Observation, logs_kept: int) -> Observation:
+        """An order whose workload has not ended: why it waits, whether it waited too long, and
+        its logs so far when a read is due."""
         with self._lock:
             pods, stuck_since = self._pods.of(order_id), self._pods.stuck_since(order_id)
         if stuck_since is not None:
@@ -149,12 +151,13 @@ class KubernetesBackend:
                 return self._end_stuck(order_id, resource, order_waiting(pods) or "")
             with self._lock:
                 self._deadlines.arm(order_id, stuck_since + self._settings.stuck_seconds)
-        if phase == Phase.WAITING:
-            return Observation(phase, order_waiting(pods) or reason, tasks=tasks)
+        if seen.phase == Phase.WAITING:
+            return dataclasses.replace(seen, reason=order_waiting(pods) or seen.reason)
         with self._lock:
             self._deadlines.arm(order_id, self._clock() + self._settings.log_poll_seconds)
-        logs = self._logs.read(order_id, pods, logs_kept, ended=False) if self._logs.due(order_id) else []
-        return Observation(phase, reason, logs, tasks)
+        if not self._logs.due(order_id):
+            return seen
+        return dataclasses.replace(seen, logs=self._logs.read(order_id, pods, logs_kept, ended=False))
 
     def _pods_of_ended(self, resource: Resource, obj: dict[str, Any]) -> list[PodView]:
         """Asked of the API, not the pod watch, which may lag behind the Job's or Workflow's end."""
