@@ -68,7 +68,6 @@ def _limits(env: Mapping[str, str]) -> Limits:
         cpu_seconds=_int(env, "MARKETPLACE_ORDER_CPU_SECONDS", defaults.cpu_seconds, minimum=1),
         processes=_int(env, "MARKETPLACE_ORDER_MAX_PROCESSES", defaults.processes, minimum=1),
         file_bytes=_bytes(env, "MARKETPLACE_ORDER_MAX_FILE_SIZE", defaults.file_bytes),
-        output_bytes=_bytes(env, "MARKETPLACE_ORDER_LOG_BYTES", defaults.output_bytes),
         kill_grace_seconds=_int(env, "MARKETPLACE_ORDER_KILL_GRACE_SECONDS", defaults.kill_grace_seconds))
 
 
@@ -183,7 +182,11 @@ class Config:
             backoff_limit=_int(env, "MARKETPLACE_JOB_BACKOFF_LIMIT", defaults.backoff_limit),
             active_deadline_seconds=_int(env, "MARKETPLACE_JOB_ACTIVE_DEADLINE_SECONDS",
                                          defaults.active_deadline_seconds, minimum=1),
-            ttl_seconds_after_finished=_int(env, "MARKETPLACE_JOB_TTL_SECONDS", defaults.ttl_seconds_after_finished))
+            ttl_seconds_after_finished=_int(env, "MARKETPLACE_JOB_TTL_SECONDS", defaults.ttl_seconds_after_finished),
+            run_as_user=_int(env, "MARKETPLACE_RUN_AS_USER", defaults.run_as_user, minimum=1),
+            log_bytes=_bytes(env, "MARKETPLACE_ORDER_LOG_BYTES", defaults.log_bytes),
+            stuck_seconds=_int(env, "MARKETPLACE_ORDER_STUCK_SECONDS", defaults.stuck_seconds, minimum=1),
+            log_poll_seconds=_int(env, "MARKETPLACE_LOG_POLL_SECONDS", defaults.log_poll_seconds, minimum=1))
         return cls(
             compile=compile_settings,
             limits=_limits(env),

@@ -87,7 +87,7 @@ def _string_map(value: Any) -> dict[str, Any]:
 
 def compile_argo_workflow(order_id: str, service_id: str, definition: ArgoDefinition,
                           parameters: Sequence[tuple[str, str]], settings: CompileSettings) -> dict[str, Any]:
-    labels = object_labels(order_id, service_id)
+    labels, annotations = object_labels(order_id, service_id), object_annotations(order_id, service_id)
     spec = copy.deepcopy(definition.spec)
     spec["arguments"] = _with_values(spec.get("arguments"), parameters)
     spec["serviceAccountName"] = settings.service_account
@@ -95,13 +95,14 @@ def compile_argo_workflow(order_id: str, service_id: str, definition: ArgoDefini
     spec["ttlStrategy"] = {"secondsAfterCompletion": settings.ttl_seconds_after_finished}
     spec["podGC"] = {"strategy": "OnWorkflowCompletion", "deleteDelayDuration": POD_GC_DELAY}
     pod_metadata = _string_map(spec.get("podMetadata"))
-    spec["podMetadata"] = {**pod_metadata, "labels": {**_string_map(pod_metadata.get("labels")), **labels}}
+    # The platform's labels and annotations on every pod, so its pod watch finds the order.
+    spec["podMetadata"] = {**pod_metadata, "labels": {**_string_map(pod_metadata.get("labels")), **labels},
+                           "annotations": {**_string_map(pod_metadata.get("annotations")), **annotations}}
     return {
         "apiVersion": API_VERSION,
         "kind": "Workflow",
         "metadata": {"name": object_name(order_id), "namespace": settings.namespace,
                      "labels": {**_string_map(definition.metadata.get("labels")), **labels},
-                     "annotations": {**_string_map(definition.metadata.get("annotations")),
-                                     **object_annotations(order_id, service_id)}},
+                     "annotations": {**_string_map(definition.metadata.get("annotations")), **annotations}},
         "spec": spec,
     }

@@ -40,7 +40,7 @@ def _resources(basic: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 def compile_basic_job(order_id: str, service_id: str, basic: dict[str, Any],
                       parameters: Sequence[tuple[str, str]], settings: CompileSettings) -> dict[str, Any]:
-    labels = object_labels(order_id, service_id)
+    labels, annotations = object_labels(order_id, service_id), object_annotations(order_id, service_id)
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": basic["image"],
@@ -58,17 +58,21 @@ def compile_basic_job(order_id: str, service_id: str, basic: dict[str, Any],
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {"name": object_name(order_id), "namespace": settings.namespace, "labels": labels,
-                     "annotations": object_annotations(order_id, service_id)},
+                     "annotations": annotations},
         "spec": {
             "backoffLimit": settings.backoff_limit,
             "activeDeadlineSeconds": settings.active_deadline_seconds,
             "ttlSecondsAfterFinished": settings.ttl_seconds_after_finished,
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": {"labels": labels, "annotations": annotations},  # the pod watch finds the order
                 "spec": {
                     "restartPolicy": "Never",
                     "automountServiceAccountToken": False,
-                    "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                    # The restricted Pod Security Standard, with a uid of our own: an image whose
+                    # user is root still runs, and runAsNonRoot holds.
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": settings.run_as_user,
+                                        "runAsGroup": settings.run_as_user,
+                                        "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [container],
                 },
             },

@@ -10,6 +10,7 @@ from kubernetes.utils.quantity import parse_quantity
 from workflows.basic import compile_basic_job
 from workflows.kubernetes_schema import schema_problems
 from workflows.names import PLACEHOLDER_ORDER_ID
+from workflows.pod_security import Level, pod_security_problems
 from workflows.problems import Problem
 from workflows.settings import CompileSettings
 
@@ -41,6 +42,14 @@ def _quantity_problems(basic: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+def job_problems(job: dict[str, Any]) -> list[Problem]:
+    """The compiled Job against the strict Kubernetes schema, and its pods against the restricted
+    Pod Security Standard: what the API server or the namespace's admission would refuse."""
+    template = job["spec"]["template"]
+    return [*schema_problems(job), *pod_security_problems(template.get("spec"), Level.RESTRICTED, "spec.template.spec",
+                                                          template.get("metadata"), "spec.template.metadata")]
+
+
 def _job_path_to_service_path(path: str) -> str:
     if path.startswith(_JOB_CONTAINER):
         return "workflow.basic." + path[len(_JOB_CONTAINER):]
@@ -58,4 +67,4 @@ def check_basic_workflow(basic: dict[str, Any], parameter_names: Sequence[str],
         return problems
     job = compile_basic_job(PLACEHOLDER_ORDER_ID, "placeholder", basic,
                             [(name, "value") for name in parameter_names], settings)
-    return [Problem(_job_path_to_service_path(p.path), p.message, p.value) for p in schema_problems(job)]
+    return [Problem(_job_path_to_service_path(p.path), p.message, p.value) for p in job_problems(job)]

@@ -8,8 +8,7 @@ from workflows.argo import ArgoDefinitionError, compile_argo_workflow, parse_arg
 from workflows.argo_checks import check_argo_workflow, order_value_problems
 from workflows.argo_schema import workflow_schema_problems
 from workflows.basic import compile_basic_job
-from workflows.checks import check_basic_workflow
-from workflows.kubernetes_schema import schema_problems
+from workflows.checks import check_basic_workflow, job_problems
 from workflows.problems import Problem
 from workflows.settings import CompileSettings
 
@@ -25,10 +24,11 @@ def compile_order(order_id: str, service_id: str, workflow: dict[str, Any],
 
 
 def manifest_problems(manifest: dict[str, Any]) -> list[Problem]:
-    """The compiled manifest against its real schema, strictly (Kubernetes or Argo)."""
+    """The compiled manifest against its real schema, strictly (Kubernetes or Argo), and a Job's
+    pods against the restricted Pod Security Standard."""
     if manifest["kind"] == "Workflow":
         return workflow_schema_problems(manifest)
-    return schema_problems(manifest)
+    return job_problems(manifest)
 
 
 def workflow_problems(workflow: dict[str, Any], parameter_names: Sequence[str],

@@ -1,4 +1,5 @@
-"""What an operator sets for the objects the platform creates (the app builds it from its config)."""
+"""What an operator sets for the objects the platform creates and how closely it follows them
+(the app builds it from its config)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,3 +13,7 @@ class CompileSettings:
     active_deadline_seconds: int = 3600
     ttl_seconds_after_finished: int = 86400
     allowed_secrets: frozenset[str] = frozenset()
+    run_as_user: int = 10000  # uid (and gid) of basic Jobs, so images built to run as root run unchanged
+    log_bytes: int = 10 * 1024 * 1024  # log output kept per order; past it, one line says it was cut
+    stuck_seconds: int = 300  # how long a pod may wait for a reason that will not heal before its order fails
+    log_poll_seconds: int = 5  # how often a running order's logs are read

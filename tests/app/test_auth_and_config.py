@@ -81,6 +81,19 @@ def test_configuration_errors_name_the_variable(tmp_path):
                            ).database_url == "postgresql+psycopg://u@h/db"
 
 
+def test_execution_settings_come_from_the_environment_with_their_defaults():
+    defaults = Config.from_env({"MARKETPLACE_SECRET_KEY": "k"}).compile
+    assert (defaults.run_as_user, defaults.log_bytes, defaults.stuck_seconds, defaults.log_poll_seconds) == (
+        10000, 10 * 1024 * 1024, 300, 5)
+    settings = Config.from_env({"MARKETPLACE_SECRET_KEY": "k", "MARKETPLACE_RUN_AS_USER": "2000",
+                                "MARKETPLACE_ORDER_LOG_BYTES": "4096", "MARKETPLACE_ORDER_STUCK_SECONDS": "60",
+                                "MARKETPLACE_LOG_POLL_SECONDS": "2"}).compile
+    assert (settings.run_as_user, settings.log_bytes, settings.stuck_seconds, settings.log_poll_seconds) == (
+        2000, 4096, 60, 2)
+    with pytest.raises(ConfigError, match="MARKETPLACE_RUN_AS_USER must be at least 1"):
+        Config.from_env({"MARKETPLACE_SECRET_KEY": "k", "MARKETPLACE_RUN_AS_USER": "0"})  # root is what we avoid
+
+
 def test_token_command_prints_a_token_the_server_accepts(tmp_path, monkeypatch):
     monkeypatch.setenv("MARKETPLACE_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("MARKETPLACE_SECRET_KEY", raising=False)

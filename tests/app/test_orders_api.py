@@ -203,6 +203,21 @@ def test_a_dry_run_shows_the_compiled_job_and_stores_nothing(alice, bob):
     assert bob.get("/1/orders").get_json()["orders"] == []
 
 
+def test_a_dry_run_of_the_readme_example_runs_as_a_non_root_user_and_is_valid(alice, bob):
+    service = alice.post("/1/services", json=service_description(
+        parameters=[{"name": "text", "type": "string", "label": "Text to count"}],
+        workflow={"type": "basic", "basic": {
+            "image": "python:3.11-slim",
+            "command": ["python3", "-c", "import sys; print(len(sys.argv[2].split()))"]}})).get_json()
+    body = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"], "parameters": [
+        {"name": "text", "value": "to be or not"}]}).get_json()
+    assert body["valid"] is True and body["problems"] == []
+    pod = body["manifest"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == pod["securityContext"]["runAsGroup"] == 10000
+    assert pod["containers"][0]["securityContext"]["allowPrivilegeEscalation"] is False
+
+
 def test_a_dry_run_checks_values_like_an_order(alice, bob):
     service = alice.post("/1/services", json=service_description()).get_json()
     response = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"], "parameters": []})

@@ -41,10 +41,10 @@ ARGO_TEXT = (Path(__file__).parent.parent / "workflows" / "argo_examples" / "dag
 
 
 class NoPods:
-    """The cluster seam's one call on this path: the pods' logs (none in this benchmark)."""
+    """The cluster seam's one call on this path: listing an ended order's pods (none here)."""
 
-    def pod_logs(self, *_args):
-        return []
+    def list(self, *_args):
+        return [], None
 
 
 def load_orders(database: Database) -> list[str]:

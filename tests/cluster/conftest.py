@@ -32,8 +32,10 @@ def start_worker(app, cluster_config, emulator):
     """A worker on the Kubernetes backend, talking to the emulator; its watches run until the test ends."""
     stops = []
 
-    def start() -> Worker:
-        backend = KubernetesBackend(ClusterClient(emulator.api_client(), NAMESPACE), cluster_config.compile)
+    def start(clock=time.monotonic, **settings) -> Worker:
+        """`settings` override the CompileSettings fields (log_bytes=…, stuck_seconds=…)."""
+        compile_settings = dataclasses.replace(cluster_config.compile, **settings)
+        backend = KubernetesBackend(ClusterClient(emulator.api_client(), NAMESPACE), compile_settings, clock)
         stop = threading.Event()
         stops.append(stop)
         backend.start(stop)
@@ -56,3 +58,16 @@ def wait_for(condition, worker=None, seconds=10.0):
             return value
         time.sleep(0.05)
     raise AssertionError("condition not reached in time")
+
+
+class ManualClock:
+    """The backend's clock, moved by the test: grace times pass without waiting for them."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -71,6 +71,7 @@ def test_the_platform_owns_name_namespace_account_deadline_ttl_and_gc():
     assert compiled["spec"]["ttlStrategy"] == {"secondsAfterCompletion": 3600}
     assert compiled["spec"]["podGC"]["strategy"] == "OnWorkflowCompletion"
     assert compiled["spec"]["podMetadata"]["labels"][LABEL_ORDER] == label_value(ORDER)
+    assert compiled["spec"]["podMetadata"]["annotations"]["marketplace/order-id"] == ORDER
 
 
 def test_values_go_into_arguments_never_into_the_text():

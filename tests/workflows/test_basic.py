@@ -5,8 +5,10 @@ import copy
 import re
 
 from workflows.basic import basic_command_line, compile_basic_job
+from workflows.checks import check_basic_workflow, job_problems
 from workflows.kubernetes_schema import schema_problems
 from workflows.names import label_value, object_name
+from workflows.pod_security import Level, pod_security_problems
 from workflows.settings import CompileSettings
 
 ORDER = "urn:marketplace:order:3f2c1a9e-5b7d-4e0a-9c1f-2d3e4f5a6b7c"
@@ -47,7 +49,8 @@ def test_the_job_has_the_platforms_safe_defaults():
     assert compiled["metadata"]["namespace"] == "orders"
     assert (spec["backoffLimit"], spec["activeDeadlineSeconds"], spec["ttlSecondsAfterFinished"]) == (1, 60, 600)
     assert pod["restartPolicy"] == "Never" and pod["automountServiceAccountToken"] is False
-    assert pod["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10000, "runAsGroup": 10000,
+                                      "seccompProfile": {"type": "RuntimeDefault"}}
     assert pod["containers"][0]["securityContext"] == {"allowPrivilegeEscalation": False, "runAsNonRoot": True,
                                                        "capabilities": {"drop": ["ALL"]}}
     assert compiled["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "marketplace"
@@ -79,3 +82,34 @@ def test_label_values_are_valid_for_any_id():
         value = label_value(identifier)
         assert len(value) <= 63 and re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", value)
     assert label_value("ok-value") == "ok-value"
+
+
+# The README's example service: an image whose default user is root.
+WORD_COUNT = {"image": "python:3.11-slim",
+              "command": ["python3", "-c", "import sys; print(len(sys.argv[2].split()))"]}
+
+
+def test_the_readme_example_runs_as_a_non_root_user_under_the_restricted_profile():
+    compiled = compile_basic_job(ORDER, SERVICE, WORD_COUNT, [("text", "to be or not")],
+                                 CompileSettings(run_as_user=4242))
+    template = compiled["spec"]["template"]
+    assert template["spec"]["securityContext"]["runAsUser"] == 4242
+    assert template["spec"]["securityContext"]["runAsGroup"] == 4242
+    assert template["spec"]["containers"][0]["command"][-2:] == ["--text", "to be or not"]
+    assert pod_security_problems(template["spec"], Level.RESTRICTED, metadata=template["metadata"]) == []
+    assert schema_problems(compiled) == []
+    assert job_problems(compiled) == []
+
+
+def test_the_job_checks_name_what_would_break_the_restricted_profile():
+    compiled = copy.deepcopy(job())
+    compiled["spec"]["template"]["spec"]["hostNetwork"] = True
+    assert [p.path for p in job_problems(compiled)] == ["spec.template.spec.hostNetwork"]
+    as_root = check_basic_workflow(WORD_COUNT, ["text"], CompileSettings(run_as_user=0))
+    assert [p.path for p in as_root] == ["workflow.basic (spec.template.spec.securityContext.runAsUser)"]
+
+
+def test_the_pods_carry_the_orders_labels_and_annotations():
+    template = job()["spec"]["template"]["metadata"]
+    assert template["annotations"] == {"marketplace/order-id": ORDER, "marketplace/service-id": SERVICE}
+    assert template["labels"]["app.kubernetes.io/managed-by"] == "marketplace"

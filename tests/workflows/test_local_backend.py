@@ -20,8 +20,9 @@ ORDER = "urn:marketplace:order:1"
 @pytest.fixture
 def backend(tmp_path):
     """A factory: every call is a new backend (a restarted worker) on the same runs folder."""
-    def make(deadline=3600, **limits):
-        return LocalBackend(CompileSettings(active_deadline_seconds=deadline), tmp_path / "runs", Limits(**limits))
+    def make(deadline=3600, log_bytes=CompileSettings.log_bytes, **limits):
+        settings = CompileSettings(active_deadline_seconds=deadline, log_bytes=log_bytes)
+        return LocalBackend(settings, tmp_path / "runs", Limits(**limits))
     return make
 
 
@@ -128,7 +129,7 @@ def test_the_process_limit_applies(backend):
 
 
 def test_output_beyond_the_limit_is_cut_and_the_cut_is_marked(backend):
-    local = backend(output_bytes=4096)
+    local = backend(log_bytes=4096)
     local.submit(submission("for i in range(10000): print('line', i)"))
     seen, lines = wait_for_end(local)
     assert seen.phase == Phase.SUCCEEDED

@@ -7,18 +7,18 @@ the caller as `WatchExpired` so that it relists.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import kubernetes
 from kubernetes.client.rest import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 from urllib3.exceptions import HTTPError
 
-from workflows.backends.base import BackendUnavailable, LogLine
+from workflows.backends.base import BackendUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class Resource:
 
 JOBS = Resource("batch", "v1", "jobs", "Job")
 WORKFLOWS = Resource("argoproj.io", "v1alpha1", "workflows", "Workflow")
+PODS = Resource("", "v1", "pods", "Pod")  # the core group: /api/v1, not /apis/{group}/…
 RESOURCES = {r.kind: r for r in (JOBS, WORKFLOWS)}
 
 
@@ -51,18 +52,6 @@ def load_api_client() -> kubernetes.client.ApiClient:
 
 def _json(response) -> Any:
     return json.loads(response.data)
-
-
-def parse_log_line(line: str, task: str) -> LogLine:
-    """A line read with `timestamps=True`: an RFC 3339 time (nanoseconds), a space, the text."""
-    stamp, _, text = line.partition(" ")
-    try:
-        seconds, _, fraction = stamp.rstrip("Z").partition(".")
-        time = datetime.fromisoformat(seconds).replace(tzinfo=timezone.utc)
-        time = time.replace(microsecond=int((fraction + "000000")[:6]))
-    except ValueError:
-        return LogLine(datetime.now(timezone.utc), task, line)
-    return LogLine(time, task, text)
 
 
 class ClusterClient:
@@ -104,17 +93,21 @@ class ClusterClient:
                 return None
             raise
 
+    def _lister(self, resource: Resource) -> Callable[..., Any]:
+        if resource == PODS:
+            return functools.partial(self._core.list_namespaced_pod, self.namespace)
+        return functools.partial(self._custom.list_namespaced_custom_object, resource.group, resource.version,
+                                 self.namespace, resource.plural)
+
     def list(self, resource: Resource, selector: str) -> tuple[list[dict[str, Any]], str | None]:
-        body = _json(self._call(self._custom.list_namespaced_custom_object, resource.group, resource.version,
-                                self.namespace, resource.plural, label_selector=selector))
+        body = _json(self._call(self._lister(resource), label_selector=selector))
         return body.get("items") or [], (body.get("metadata") or {}).get("resourceVersion")
 
     def watch(self, resource: Resource, selector: str, resource_version: str | None,
               timeout_seconds: int) -> Iterator[dict[str, Any]]:
         """Events after `resource_version` (ADDED, MODIFIED, DELETED, BOOKMARK) until the server
         ends the stream. Raises WatchExpired on 410."""
-        response = self._call(self._custom.list_namespaced_custom_object, resource.group, resource.version,
-                              self.namespace, resource.plural, label_selector=selector, watch=True,
+        response = self._call(self._lister(resource), label_selector=selector, watch=True,
                               resource_version=resource_version, allow_watch_bookmarks=True,
                               timeout_seconds=timeout_seconds)
         try:
@@ -132,10 +125,11 @@ class ClusterClient:
             response.close()
             response.release_conn()
 
-    def delete_job(self, name: str) -> None:
+    def delete(self, resource: Resource, name: str) -> None:
+        """Delete the object and, in the background, what it owns (a Job's pods); gone is fine."""
         try:
-            self._call(self._custom.delete_namespaced_custom_object, JOBS.group, JOBS.version, self.namespace,
-                       JOBS.plural, name, propagation_policy="Background")
+            self._call(self._custom.delete_namespaced_custom_object, resource.group, resource.version,
+                       self.namespace, resource.plural, name, propagation_policy="Background")
         except ApiException as error:
             if error.status != 404:
                 raise
@@ -148,18 +142,17 @@ class ClusterClient:
             if error.status != 404:
                 raise
 
-    def pod_logs(self, selector: str, container: str, task_annotation: str | None = None) -> list[LogLine]:
-        """Every line of the container's logs in the pods that match, oldest pod first."""
-        pods = _json(self._call(self._core.list_namespaced_pod, self.namespace, label_selector=selector))
-        lines: list[LogLine] = []
-        for pod in sorted(pods.get("items") or [], key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or ""):
-            metadata = pod.get("metadata") or {}
-            task = ((metadata.get("annotations") or {}).get(task_annotation) if task_annotation else None) or container
-            try:
-                text = self._call(self._core.read_namespaced_pod_log, metadata.get("name"), self.namespace,
-                                  container=container, timestamps=True).data.decode("utf-8", errors="replace")
-            except ApiException as error:
-                log.warning("logs of pod %s unreadable: %s", metadata.get("name"), error.status)
-                continue
-            lines += [parse_log_line(line, task) for line in text.splitlines() if line]
-        return lines
+    def pod_log(self, name: str, container: str, limit_bytes: int) -> bytes | None:
+        """At most `limit_bytes` of the container's log, each line after its RFC 3339 time; None
+        when it cannot be read (not started yet, or the pod is gone)."""
+        try:
+            response = self._call(self._core.read_namespaced_pod_log, name, self.namespace, container=container,
+                                  timestamps=True, limit_bytes=limit_bytes)
+        except ApiException as error:
+            log.info("logs of pod %s unreadable: %s", name, error.status)
+            return None
+        try:
+            return response.read(limit_bytes)  # a server that ignores limitBytes is not trusted either
+        finally:
+            response.close()  # unread bytes must not stay on a pooled connection
+            response.release_conn()

@@ -1,21 +1,29 @@
 """The Kubernetes backend: basic orders run as Jobs, argo orders as Argo Workflows.
 
-Status comes from watches (one per resource, label-selected), which keep the newest object of
-every order in memory and note which orders changed; the worker asks for those. Submitting is
-idempotent (the object's name derives from the order id). Logs are read from the pods when the
-order ends and handed to the worker, which stores them, before the TTL removes the pods.
+Status comes from watches (Jobs, Workflows and their pods, label-selected), which keep the newest
+object of every order, and a small view of each pod, in memory, and note which orders changed;
+the worker asks for those. Submitting is idempotent (the object's name derives from the order id).
+While an order waits, its pods say why (the reason goes to the order's status message); a pod
+that waits for a reason that will not heal ends its order after a grace time, and the Job or
+Workflow is deleted. A running order's logs are read every few seconds, an ended one's once
+more, and handed to the worker, which stores them before the TTL removes the pods.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
-from typing import Any
+import time
+from typing import Any, Callable
 
 from workflows.backends.base import FINAL_PHASES, Observation, Phase, Submission
-from workflows.backends.cluster import JOBS, WORKFLOWS, ClusterClient, Resource
-from workflows.backends.cluster_status import job_phase, order_id_of, workflow_phase, workflow_tasks
+from workflows.backends.cluster import JOBS, PODS, WORKFLOWS, ClusterClient, Resource
+from workflows.backends.cluster_status import (PodView, has_label, is_ours, job_phase, order_id_of, order_waiting,
+                                               pod_label, pod_view, workflow_phase, workflow_tasks)
+from workflows.backends.deadlines import Deadlines
+from workflows.backends.pod_logs import LogReader
+from workflows.backends.pods import OrderPods
 from workflows.backends.watch import ResourceWatcher
-from workflows.basic import CONTAINER_NAME
 from workflows.compile import compile_order
 from workflows.names import LABEL_MANAGED_BY, MANAGED_BY, object_name
 from workflows.settings import CompileSettings
@@ -24,19 +32,25 @@ log = logging.getLogger(__name__)
 SELECTOR = f"{LABEL_MANAGED_BY}={MANAGED_BY}"
 DELETED_MESSAGE = "the {kind} was deleted before it finished"
 LOST_MESSAGE = "the cluster has no Job or Workflow for this order"
-ARGO_NODE_ANNOTATION = "workflows.argoproj.io/node-name"
+STUCK_MESSAGE = "{reason} (still so after {seconds} s; the {kind} was deleted)"
 
 
 class KubernetesBackend:
     workflow_types = frozenset({"basic", "argo"})
 
-    def __init__(self, client: ClusterClient, settings: CompileSettings):
-        self._client, self._settings = client, settings
+    def __init__(self, client: ClusterClient, settings: CompileSettings,
+                 clock: Callable[[], float] = time.monotonic):
+        self._client, self._settings, self._clock = client, settings, clock
         self._lock = threading.Lock()
         self._objects: dict[str, tuple[Resource, dict[str, Any] | None]] = {}  # None: deleted
+        self._pods = OrderPods(clock)
         self._changed: set[str] = set()
+        self._deadlines = Deadlines()
+        self._stuck_ended: dict[str, str] = {}  # order id -> why it ended, until the worker has stored it
+        self._logs = LogReader(client, settings.log_bytes, settings.log_poll_seconds, clock)
         self.watchers = [ResourceWatcher(client, resource, SELECTOR, self._lister(resource), self._handler(resource))
                          for resource in (JOBS, WORKFLOWS)]
+        self.watchers.append(ResourceWatcher(client, PODS, SELECTOR, self._list_pods, self._apply_pod_event))
 
     # -- the watch side -------------------------------------------------------------------
     def _remember(self, resource: Resource, obj: dict[str, Any] | None, order_id: str) -> None:
@@ -48,7 +62,7 @@ class KubernetesBackend:
             with self._lock:
                 listed = set()
                 for obj in items:
-                    if (order_id := order_id_of(obj)) and _ours(obj):
+                    if (order_id := order_id_of(obj)) and is_ours(obj):
                         listed.add(order_id)
                         self._remember(resource, obj, order_id)
                 for order_id, (kind, obj) in list(self._objects.items()):
@@ -64,10 +78,21 @@ class KubernetesBackend:
     def apply_event(self, resource: Resource, kind: str, obj: dict[str, Any]) -> None:
         """One watch event into the picture (also the benchmark's way in)."""
         order_id = order_id_of(obj)
-        if order_id is None or not _ours(obj):
+        if order_id is None or not is_ours(obj):
             return  # the emulator and some proxies ignore label selectors
         with self._lock:
+            if kind == "DELETED" and order_id not in self._objects:
+                return  # an order already stored and forgotten (cancelled, or ended stuck)
             self._remember(resource, None if kind == "DELETED" else obj, order_id)
+
+    def _list_pods(self, items: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._changed |= self._pods.replace(items)
+
+    def _apply_pod_event(self, kind: str, pod: dict[str, Any]) -> None:
+        with self._lock:
+            if order_id := self._pods.apply(kind, pod):
+                self._changed.add(order_id)
 
     def start(self, stop: threading.Event) -> None:
         for watcher in self.watchers:
@@ -77,8 +102,9 @@ class KubernetesBackend:
         return self.watchers[0].synced.is_set()
 
     def changed_orders(self) -> set[str]:
+        """Orders with news from a watch, and those due for a look: a log read, a grace time ended."""
         with self._lock:
-            changed, self._changed = self._changed, set()
+            changed, self._changed = self._changed | self._deadlines.pop_due(self._clock()), set()
         return changed
 
     # -- the worker's side ----------------------------------------------------------------
@@ -100,36 +126,62 @@ class KubernetesBackend:
         return None
 
     def observe(self, order_id: str, logs_kept: int) -> Observation:
+        if order_id in self._stuck_ended:
+            return Observation(Phase.FAILED, self._stuck_ended[order_id])
         current = self._current(order_id)
         if current is None:
             return Observation(Phase.GONE, LOST_MESSAGE)
         resource, obj = current
         if obj is None:
             return Observation(Phase.FAILED, DELETED_MESSAGE.format(kind=resource.kind))
-        if resource == JOBS:
-            phase, reason = job_phase(obj)
-            tasks = None
-        else:
-            phase, reason = workflow_phase(obj)
-            tasks = workflow_tasks(obj)
-        logs = self._logs(resource, obj)[logs_kept:] if phase in (Phase.SUCCEEDED, Phase.FAILED) else []
-        return Observation(phase, reason, logs=logs, tasks=tasks)
+        phase, reason = job_phase(obj) if resource == JOBS else workflow_phase(obj)
+        tasks = None if resource == JOBS else workflow_tasks(obj)
+        if phase in (Phase.SUCCEEDED, Phase.FAILED):
+            logs = self._logs.read(order_id, self._pods_of_ended(resource, obj), logs_kept, ended=True)
+            return Observation(phase, reason, logs, tasks)
+        return self._observe_live(order_id, resource, Observation(phase, reason, tasks=tasks), logs_kept)
 
-    def _logs(self, resource: Resource, obj: dict[str, Any]):
-        metadata = obj.get("metadata") or {}
-        if resource == JOBS:
-            uid = metadata.get("uid")
-            selector = f"batch.kubernetes.io/controller-uid={uid}" if uid else f"job-name={metadata.get('name')}"
-            return self._client.pod_logs(selector, CONTAINER_NAME)
-        return self._client.pod_logs(f"workflows.argoproj.io/workflow={metadata.get('name')}", "main",
-                                     ARGO_NODE_ANNOTATION)
+    def _observe_live(self, order_id: str, resource: Resource, seen: Observation, logs_kept: int) -> Observation:
+        """An order whose workload has not ended: why it waits, whether it waited too long, and
+        its logs so far when a read is due."""
+        with self._lock:
+            pods, stuck_since = self._pods.of(order_id), self._pods.stuck_since(order_id)
+        if stuck_since is not None:
+            if self._clock() - stuck_since >= self._settings.stuck_seconds:
+                return self._end_stuck(order_id, resource, order_waiting(pods) or "")
+            with self._lock:
+                self._deadlines.arm(order_id, stuck_since + self._settings.stuck_seconds)
+        if seen.phase == Phase.WAITING:
+            return dataclasses.replace(seen, reason=order_waiting(pods) or seen.reason)
+        with self._lock:
+            self._deadlines.arm(order_id, self._clock() + self._settings.log_poll_seconds)
+        if not self._logs.due(order_id):
+            return seen
+        return dataclasses.replace(seen, logs=self._logs.read(order_id, pods, logs_kept, ended=False))
+
+    def _pods_of_ended(self, resource: Resource, obj: dict[str, Any]) -> list[PodView]:
+        """Asked of the API, not the pod watch, which may lag behind the Job's or Workflow's end."""
+        label = pod_label(resource.kind, obj)
+        pods, _ = self._client.list(PODS, "=".join(label))
+        return [pod_view(pod) for pod in pods if has_label(pod, label)]
+
+    def _end_stuck(self, order_id: str, resource: Resource, waiting: str) -> Observation:
+        """A pod has waited for a reason that will not heal for longer than the grace time: the
+        order ends failed, and its workload is deleted so that it holds nothing in the cluster."""
+        reason = STUCK_MESSAGE.format(reason=waiting, seconds=self._settings.stuck_seconds, kind=resource.kind)
+        with self._lock:  # should the delete fail, look again soon
+            self._deadlines.arm(order_id, self._clock() + self._settings.log_poll_seconds)
+        self._client.delete(resource, object_name(order_id))
+        self._stuck_ended[order_id] = reason  # the Job's DELETED event must not change the story
+        log.info("order stuck, %s deleted: %s", resource.kind, waiting, extra={"order_id": order_id})
+        return Observation(Phase.FAILED, reason)
 
     def cancel(self, order_id: str) -> None:
         current = self._current(order_id)
         if current is None or current[1] is None:
             return
         if current[0] == JOBS:
-            self._client.delete_job(object_name(order_id))
+            self._client.delete(JOBS, object_name(order_id))
         else:
             self._client.shutdown_workflow(object_name(order_id))
 
@@ -140,10 +192,10 @@ class KubernetesBackend:
                 if not (job_phase(obj) if resource == JOBS else workflow_phase(obj))[0] in FINAL_PHASES}
 
     def forget(self, order_id: str) -> None:
-        """The order has ended and is stored: its object is no longer needed in memory."""
+        """The order has ended and is stored: what the backend keeps of it is no longer needed
+        (its pods stay in the picture until the cluster removes them)."""
         with self._lock:
             self._objects.pop(order_id, None)
-
-
-def _ours(obj: dict[str, Any]) -> bool:
-    return ((obj.get("metadata") or {}).get("labels") or {}).get(LABEL_MANAGED_BY) == MANAGED_BY
+            self._deadlines.forget(order_id)
+        self._stuck_ended.pop(order_id, None)
+        self._logs.forget(order_id)

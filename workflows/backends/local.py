@@ -77,7 +77,7 @@ class LocalBackend:
         run.write_submission({
             "order_id": submission.order_id, "argv": argv,
             "env": order_environment(submission.order_id, submission.service_id),
-            "limits": dataclasses.asdict(self._limits_of(workflow["basic"])),
+            "limits": dataclasses.asdict(self._limits_of(workflow["basic"])), "log_bytes": self._settings.log_bytes,
             "sandbox": dataclasses.asdict(self.sandbox)})
         self._start_supervisor(run)
 

@@ -38,7 +38,6 @@ class Limits:
     processes: int = 256                 # processes and threads of the order's uid (RLIMIT_NPROC)
     file_bytes: int = 1024**3            # the largest file it may write (RLIMIT_FSIZE)
     open_files: int = 1024               # RLIMIT_NOFILE
-    output_bytes: int = 10 * 1024**2     # output kept as its logs; the rest is cut, saying so
     kill_grace_seconds: int = 5          # between TERM and KILL when it is stopped
 
 

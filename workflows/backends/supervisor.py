@@ -120,7 +120,7 @@ def supervise(run: RunFolder, submission: dict) -> None:
     write_json_atomically(run.record, {"supervisor-pid": os.getpid(), "pid": process.pid, "pgid": process.pid,
                                        "started": time.time(), "sandbox": sandbox.mode,
                                        "uid": order_uid(submission["order_id"]) if os.geteuid() == 0 else os.getuid()})
-    keeper = OutputKeeper(run.output, limits.output_bytes)
+    keeper = OutputKeeper(run.output, submission["log_bytes"])
     reader = threading.Thread(target=keeper.read_all, args=(process.stdout,), daemon=True)
     reader.start()
     reason, kill_at = None, None
