@@ -80,6 +80,14 @@ def _process_group_members(pgid: int) -> list[int]:
     return members
 
 
+def _ended_within(process: subprocess.Popen, seconds: float) -> bool:
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
 def _rlimits(limits: Limits):
     """The limits of an unsandboxed workload (the process count would be the server user's)."""
     def apply() -> None:
@@ -124,7 +132,7 @@ def supervise(run: RunFolder, submission: dict) -> None:
     reader = threading.Thread(target=keeper.read_all, args=(process.stdout,), daemon=True)
     reader.start()
     reason, kill_at = None, None
-    while process.poll() is None:
+    while not _ended_within(process, POLL_SECONDS):
         if reason is None:
             if time.monotonic() - started > limits.deadline_seconds:
                 reason = f"stopped after the {limits.deadline_seconds}s deadline"
@@ -135,7 +143,6 @@ def supervise(run: RunFolder, submission: dict) -> None:
                 kill_at = time.monotonic() + limits.kill_grace_seconds
         elif time.monotonic() > kill_at:
             _signal_workload(process, signal.SIGKILL, sandbox.mode == "bubblewrap")
-        time.sleep(POLL_SECONDS)
     if sandbox.mode != "bubblewrap":
         _signal_workload(process, signal.SIGKILL, False)  # what it left behind in its group
     reader.join(timeout=limits.kill_grace_seconds)
