@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test openapi bench bench-execution
+.PHONY: serve test openapi bench bench-execution bench-local-start
 serve: $(VENV)/.installed
 	$(BIN)/marketplace serve
 
@@ -29,3 +29,6 @@ bench: $(VENV)/.installed-test
 
 bench-execution: $(VENV)/.installed-test
 	$(BIN)/python -m tests.bench.bench_execution
+
+bench-local-start: $(VENV)/.installed-test
+	$(BIN)/python -m tests.bench.bench_local_start
