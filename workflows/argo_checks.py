@@ -6,67 +6,12 @@ from __future__ import annotations
 from typing import Any, Iterator, Sequence
 
 from workflows.argo import (ROOT, ArgoDefinition, ArgoDefinitionError, compile_argo_workflow,
-                            parse_argo_definition)
+                            parse_argo_definition, walk)
+from workflows.argo_forbidden import forbidden_problems
 from workflows.argo_schema import workflow_schema_problems
 from workflows.names import PLACEHOLDER_ORDER_ID
 from workflows.problems import Problem
 from workflows.settings import CompileSettings
-
-_HOST_ACCESS = ("hostNetwork", "hostPID", "hostIPC")
-_CLUSTER_REFERENCES = {
-    "workflowTemplateRef": "refers to a WorkflowTemplate on the cluster; give the whole definition instead",
-    "templateRef": "refers to a WorkflowTemplate on the cluster; define the template in this workflow instead",
-    "podSpecPatch": "may change any field of the pods; the platform does not accept pod spec patches",
-    "serviceAccountName": "the platform sets the service account of every pod",
-}
-
-
-def _walk(node: Any, path: tuple = ()) -> Iterator[tuple[tuple, str, Any]]:
-    """Every (path, key, value) of a nested document."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield path, key, value
-            yield from _walk(value, (*path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _walk(value, (*path, index))
-
-
-def _secret_names(key: str, value: Any) -> list[str]:
-    """Names of the secrets a field refers to: `secretKeyRef`, `secretRef`, a `secret` volume,
-    `imagePullSecrets`, and artifact credentials such as `accessKeySecret`."""
-    if "secret" not in key.lower():
-        return []
-    entries = value if isinstance(value, list) else [value]
-    return [name for entry in entries if isinstance(entry, dict)
-            for name in (entry.get("name"), entry.get("secretName")) if isinstance(name, str)]
-
-
-def forbidden_problems(definition: ArgoDefinition, settings: CompileSettings) -> list[Problem]:
-    """What a marketplace must not run, wherever in the definition it hides."""
-    problems = []
-    if "namespace" in definition.metadata:
-        problems.append(Problem(f"{ROOT}.metadata.namespace",
-                                "the platform decides where orders run; remove the namespace",
-                                definition.metadata["namespace"]))
-    for path, key, value in _walk(definition.spec):
-        where = definition.spec_path + ".".join(map(str, (*path, key)))
-        if key == "hostPath":
-            problems.append(Problem(where, "host paths are not allowed: a workload may not read or "
-                                    "write the node's files", value))
-        elif key in _HOST_ACCESS and value is True:
-            problems.append(Problem(where, f"{key} is not allowed: a workload may not share the node's "
-                                    "namespaces", value))
-        elif key == "privileged" and value is True:
-            problems.append(Problem(where, "privileged containers are not allowed", value))
-        # The spec's own serviceAccountName is replaced by the platform; a template's is refused.
-        elif key in _CLUSTER_REFERENCES and not (key == "serviceAccountName" and not path):
-            problems.append(Problem(where, _CLUSTER_REFERENCES[key], value))
-        for name in _secret_names(key, value):
-            if name not in settings.allowed_secrets:
-                problems.append(Problem(where, f"the secret {name!r} is not one the platform grants to "
-                                        "services", name))
-    return problems
 
 
 def _template_references(spec: dict[str, Any]) -> Iterator[tuple[tuple, str]]:
@@ -75,10 +20,10 @@ def _template_references(spec: dict[str, Any]) -> Iterator[tuple[tuple, str]]:
         yield ("entrypoint",), spec["entrypoint"]
     if isinstance(spec.get("onExit"), str):
         yield ("onExit",), spec["onExit"]
-    for path, key, value in _walk(spec.get("templates")):
+    for path, key, value in walk(spec.get("templates")):
         if key in ("template", "onExit") and isinstance(value, str):
             yield ("templates", *path, key), value
-    for path, key, value in _walk(spec.get("hooks")):
+    for path, key, value in walk(spec.get("hooks")):
         if key == "template" and isinstance(value, str):
             yield ("hooks", *path, key), value
 
