@@ -1,6 +1,7 @@
-"""Publish-time checks of an `argo` workflow: what a marketplace must not run, what Argo's
-schema refuses, and what the schema cannot see (missing templates, undeclared parameters).
-Problems carry paths from the service document's root (`workflow.argo.spec.templates.0.name`)."""
+"""Publish-time checks of an `argo` workflow: what a marketplace must not run (forbidden fields,
+pods below the baseline Pod Security Standard, resource templates), what Argo's schema refuses,
+and what the schema cannot see (missing templates, undeclared parameters, defaults that would fail
+orders). Problems carry paths from the service document's root (`workflow.argo.spec.templates.0.name`)."""
 from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
@@ -8,7 +9,10 @@ from typing import Any, Iterator, Sequence
 from workflows.argo import (ROOT, ArgoDefinition, ArgoDefinitionError, compile_argo_workflow,
                             parse_argo_definition, walk)
 from workflows.argo_forbidden import forbidden_problems
+from workflows.argo_pods import pod_problems
+from workflows.argo_resources import resource_problems
 from workflows.argo_schema import workflow_schema_problems
+from workflows.argo_values import default_problems
 from workflows.names import PLACEHOLDER_ORDER_ID
 from workflows.problems import Problem
 from workflows.settings import CompileSettings
@@ -58,22 +62,27 @@ def _manifest_path_to_service_path(path: str, definition: ArgoDefinition) -> str
     return f"{ROOT} ({path or 'Workflow'})"
 
 
-def check_argo_workflow(argo: dict[str, Any] | str, parameter_names: Sequence[str],
+def safety_problems(definition: ArgoDefinition, settings: CompileSettings) -> list[Problem]:
+    """What a marketplace must not run, each field once (the forbidden-field walk and the pods'
+    baseline check both see host access)."""
+    problems = forbidden_problems(definition, settings)
+    reported = {problem.path for problem in problems}
+    return problems + [problem for problem in pod_problems(definition) + resource_problems(definition, settings)
+                       if problem.path not in reported]
+
+
+def check_argo_workflow(argo: dict[str, Any] | str, parameters: Sequence[dict[str, Any]],
                         settings: CompileSettings) -> list[Problem]:
+    """Every problem of the definition, given the service's parameter definitions."""
     try:
         definition = parse_argo_definition(argo)
     except ArgoDefinitionError as error:
         return [error.problem]
-    problems = forbidden_problems(definition, settings) + meaning_problems(definition, parameter_names)
+    names = [parameter["name"] for parameter in parameters]
+    problems = (safety_problems(definition, settings) + meaning_problems(definition, names)
+                + default_problems(definition, parameters))
     manifest = compile_argo_workflow(PLACEHOLDER_ORDER_ID, "placeholder", definition,
-                                     [(name, "value") for name in parameter_names], settings)
+                                     [(name, "value") for name in names], settings)
     problems += [Problem(_manifest_path_to_service_path(p.path, definition), p.message, p.value)
                  for p in workflow_schema_problems(manifest)]
     return problems
-
-
-def order_value_problems(values: Sequence[tuple[str, str]]) -> list[Problem]:
-    """Argo expands `{{…}}` in parameter values, so a value could read other parameters or
-    secrets the workflow uses: such values are refused at order time."""
-    return [Problem(name, "a value for an argo workflow may not contain '{{'", value)
-            for name, value in values if "{{" in value]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import time
 
-from tests.workflows.test_argo import ORDER, SETTINGS, spec
+from tests.workflows.test_argo import ORDER, SETTINGS, parameters, spec
 from tests.workflows.test_untrusted import ALIAS_BOMB, nested
 from workflows.argo import compile_argo_workflow, parse_argo_definition
 from workflows.argo_checks import check_argo_workflow
@@ -28,7 +28,7 @@ def test_an_object_definition_is_capped_by_depth_and_size():
     huge = {"spec": {**spec(), "templates": [{"name": f"t{i}", "container": {"image": "a" * 100}}
                                              for i in range(5000)]}}
     for document, message in [(deep, "nested more than"), (huge, "bytes as JSON")]:
-        [problem] = check_argo_workflow(document, ["scene"], SETTINGS)
+        [problem] = check_argo_workflow(document, parameters("scene"), SETTINGS)
         assert problem.path == "workflow.argo" and message in problem.message
 
 
