@@ -86,3 +86,13 @@ def test_an_order_value_outside_the_arguments_enum_is_a_422_naming_parameter_and
     assert (response.get_json()["name"], response.get_json()["value"]) == ("scene", "S3")
     placed = bob.post("/1/orders", json={"service-id": service, "parameters": [{"name": "scene", "value": "S2"}]})
     assert placed.status_code == 201
+
+
+def test_a_dry_run_shows_what_a_marketplace_must_not_run_with_the_definitions_paths(alice, bob):
+    service = publish(alice, {"spec": {**ARGO_SPEC, "templates": [{"name": "main", "container": {
+        "image": "alpine", "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}}]}}, ARGO_PARAMETERS)
+    body = bob.post("/1/orders?dry-run=true", json={"service-id": service, "parameters": [
+        {"name": "scene", "value": "S1"}]}).get_json()
+    assert body["valid"] is False and body["manifest"]["kind"] == "Workflow"
+    assert [(p["name"], p["value"]) for p in body["problems"]] == [
+        ("workflow.argo.spec.templates.0.container.securityContext.capabilities.add.0", "SYS_ADMIN")]
