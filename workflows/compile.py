@@ -60,6 +60,7 @@ def dry_run(order_id: str, service_id: str, workflow: dict[str, Any], parameters
         manifest = compile_order(order_id, service_id, workflow, parameters, settings)
     except ArgoDefinitionError as error:
         return None, [error.problem]
+    problems = manifest_problems(manifest)
     if workflow["type"] == "argo":
-        return manifest, safety_problems(parse_argo_definition(workflow["argo"]), settings) + manifest_problems(manifest)
-    return manifest, manifest_problems(manifest)
+        problems = safety_problems(parse_argo_definition(workflow["argo"]), settings) + problems
+    return manifest, problems

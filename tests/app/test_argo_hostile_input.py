@@ -57,7 +57,8 @@ def test_a_dry_run_of_an_alias_bomb_answers_the_problem_in_a_small_body(alice, b
 
 
 def test_resource_templates_and_pods_below_baseline_end_error_naming_the_field(alice, worker):
-    privileged_pod = "apiVersion: v1\nkind: Pod\nspec: {containers: [{name: m, image: a, securityContext: {privileged: true}}]}"
+    privileged_pod = ("apiVersion: v1\nkind: Pod\n"
+                      "spec: {containers: [{name: m, image: a, securityContext: {privileged: true}}]}")
     resource = publish(alice, {"entrypoint": "main", "templates": [
         {"name": "main", "resource": {"action": "create", "manifest": privileged_pod}}]})
     host_port = publish(alice, {"entrypoint": "main", "templates": [{"name": "main", "container": {

@@ -33,14 +33,14 @@ def problems(definition):
     (workflow({"name": "w", "securityContext": {"windowsOptions": {"hostProcess": True}},
                "container": container()}),
      "workflow.argo.spec.templates.1.securityContext.windowsOptions.hostProcess", True),
-    (workflow({"name": "w", "container": container(),
-               "sidecars": [{"name": "s", "image": "a", "securityContext": {"windowsOptions": {"hostProcess": True}}}]}),
+    (workflow({"name": "w", "container": container(), "sidecars": [
+        {"name": "s", "image": "a", "securityContext": {"windowsOptions": {"hostProcess": True}}}]}),
      "workflow.argo.spec.templates.1.sidecars.0.securityContext.windowsOptions.hostProcess", True),
     (workflow({"name": "set", "containerSet": {"containers": [
         {"name": "a", "image": "a"}, {"name": "b", "image": "b", "securityContext": {"procMount": "Unmasked"}}]}}),
      "workflow.argo.spec.templates.1.containerSet.containers.1.securityContext.procMount", "Unmasked"),
-    (workflow({"name": "i", "container": container(),
-               "initContainers": [{"name": "i", "image": "a", "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}]}),
+    (workflow({"name": "i", "container": container(), "initContainers": [
+        {"name": "i", "image": "a", "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}]}),
      "workflow.argo.spec.templates.1.initContainers.0.securityContext.capabilities.add.0", "NET_ADMIN"),
     (workflow({"name": "c", "container": container()}, securityContext={"seLinuxOptions": {"user": "system_u"}}),
      "workflow.argo.spec.securityContext.seLinuxOptions.user", "system_u"),
@@ -51,8 +51,8 @@ def problems(definition):
      f"workflow.argo.spec.podMetadata.annotations.{APPARMOR}", "unconfined"),
     (workflow({"name": "c", "metadata": {"annotations": {APPARMOR: "unconfined"}}, "container": container()}),
      f"workflow.argo.spec.templates.1.metadata.annotations.{APPARMOR}", "unconfined"),
-    (workflow({"name": "c", "container": container()},
-              templateDefaults={"container": {"image": "a", "securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}}),
+    (workflow({"name": "c", "container": container()}, templateDefaults={
+        "container": {"image": "a", "securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}}),
      "workflow.argo.spec.templateDefaults.container.securityContext.capabilities.add.0", "SYS_PTRACE"),
     (workflow({"name": "c", "container": container(livenessProbe={"tcpSocket": {"port": 80, "host": "10.0.0.1"}})}),
      "workflow.argo.spec.templates.1.container.livenessProbe.tcpSocket.host", "10.0.0.1"),
