@@ -29,6 +29,7 @@ def _keys(model: type[pydantic.BaseModel]) -> dict[str, Any]:
     return keys
 
 
+@functools.lru_cache(maxsize=None)
 def _models_in(annotation: Any) -> tuple[list[type[pydantic.BaseModel]], Any]:
     """The models an annotation may hold directly, and what a list or mapping holds."""
     origin = typing.get_origin(annotation)
