@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Mapping
 
 from workflows.backends.sandbox import SANDBOX_MODES, Limits, SandboxSettings
-from workflows.settings import CompileSettings
+from workflows.settings import CompileSettings, parse_resource_kinds
 
 SECRET_FILE_NAME = ".marketplace-secret-key"
 DATABASE_FILE_NAME = "marketplace.db"
@@ -59,6 +59,13 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw not in ("true", "false", "1", "0", "yes", "no"):
         raise ConfigError(f"{name} must be true or false, not {env[name]!r}")
     return raw in ("true", "1", "yes")
+
+
+def _resource_kinds(raw: str | None) -> frozenset[str]:
+    try:
+        return parse_resource_kinds(raw or "")
+    except ValueError as error:
+        raise ConfigError(f"MARKETPLACE_ARGO_RESOURCE_KINDS: {error}") from None
 
 
 def _limits(env: Mapping[str, str]) -> Limits:
@@ -186,7 +193,8 @@ class Config:
             run_as_user=_int(env, "MARKETPLACE_RUN_AS_USER", defaults.run_as_user, minimum=1),
             log_bytes=_bytes(env, "MARKETPLACE_ORDER_LOG_BYTES", defaults.log_bytes),
             stuck_seconds=_int(env, "MARKETPLACE_ORDER_STUCK_SECONDS", defaults.stuck_seconds, minimum=1),
-            log_poll_seconds=_int(env, "MARKETPLACE_LOG_POLL_SECONDS", defaults.log_poll_seconds, minimum=1))
+            log_poll_seconds=_int(env, "MARKETPLACE_LOG_POLL_SECONDS", defaults.log_poll_seconds, minimum=1),
+            argo_resource_kinds=_resource_kinds(env.get("MARKETPLACE_ARGO_RESOURCE_KINDS")))
         return cls(
             compile=compile_settings,
             limits=_limits(env),

@@ -4,32 +4,34 @@ The provider's definition is a Workflow or WorkflowTemplate manifest or a bare `
 object or as YAML/JSON text. Order values go into `spec.arguments.parameters` by name (Argo
 hands them to templates as `{{workflow.parameters.NAME}}`); nothing is pasted into the text.
 The platform owns the object's name, namespace and labels, the service account, the deadline,
-the TTL and pod garbage collection: whatever the provider wrote there is replaced.
+the TTL and pod garbage collection: whatever the provider wrote there is replaced. It also owns
+its own label and annotation keys and Argo's `workflows.argoproj.io/` ones, which steer Argo's
+controller (a provider's `controller-instanceid` hands the Workflow to a controller that does
+not exist): they are dropped wherever Argo copies metadata onto the Workflow or its pods, so a
+template's metadata cannot override the platform's pod labels either.
 """
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
-from typing import Any, Sequence
-
-import yaml
+from typing import Any, Iterator, Sequence
 
 from workflows.names import object_annotations, object_labels, object_name
 from workflows.problems import Problem
 from workflows.settings import CompileSettings
+from workflows.untrusted import DocumentError, load_yaml, measure_object
 
 API_VERSION = "argoproj.io/v1alpha1"
 KINDS = ("Workflow", "WorkflowTemplate")
 ROOT = "workflow.argo"
 # Pods are removed a while after the Workflow ends, so the worker can save their logs first.
 POD_GC_DELAY = "10m"
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built in: ~10x faster
+ARGO_PREFIX = "workflows.argoproj.io/"  # labels and annotations that steer Argo's controller
 
 
-class ArgoDefinitionError(ValueError):
-    def __init__(self, problem: Problem):
-        super().__init__(problem.message)
-        self.problem = problem
+class ArgoDefinitionError(DocumentError):
+    """The definition cannot be read as a Workflow; `problem` says why and where."""
 
 
 @dataclass(frozen=True)
@@ -41,16 +43,41 @@ class ArgoDefinition:
     metadata: dict[str, Any]
     spec_path: str
 
+    def templates(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        return templates_of(self.spec, self.spec_path)
+
+
+def templates_of(spec: dict[str, Any], spec_path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(path, template) of every template, and of `templateDefaults`, which Argo merges into each."""
+    templates = spec.get("templates")
+    for index, template in enumerate(templates if isinstance(templates, list) else []):
+        if isinstance(template, dict):
+            yield f"{spec_path}templates.{index}", template
+    if isinstance(spec.get("templateDefaults"), dict):
+        yield f"{spec_path}templateDefaults", spec["templateDefaults"]
+
+
+def walk(node: Any, path: tuple = ()) -> Iterator[tuple[tuple, str, Any]]:
+    """Every (path, key, value) of a nested document (measured first: see parse_argo_definition)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield path, key, value
+            yield from walk(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from walk(value, (*path, index))
+
 
 def parse_argo_definition(definition: dict[str, Any] | str) -> ArgoDefinition:
-    document = definition
-    if isinstance(definition, str):
-        try:
-            document = yaml.load(definition, Loader=_YAML_LOADER)
-        except yaml.YAMLError as error:
-            where = getattr(error, "problem_mark", None)
-            at = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
-            raise ArgoDefinitionError(Problem(ROOT, f"not valid YAML or JSON{at}", None)) from None
+    """The definition, measured (size, depth, YAML aliases) before anything walks it."""
+    try:
+        if isinstance(definition, str):
+            document = load_yaml(definition, ROOT)
+        else:
+            measure_object(definition, ROOT)
+            document = definition
+    except DocumentError as error:
+        raise ArgoDefinitionError(error.problem) from None
     if not isinstance(document, dict):
         raise ArgoDefinitionError(Problem(ROOT, "must be a Workflow, a WorkflowTemplate or a Workflow spec "
                                           "(a mapping)", None))
@@ -85,6 +112,32 @@ def _string_map(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
+def _provider_keys(entries: Any, platform: dict[str, str]) -> dict[str, Any]:
+    """A provider's labels or annotations without the platform's keys and Argo's."""
+    return {key: value for key, value in _string_map(entries).items()
+            if key not in platform and not str(key).startswith(ARGO_PREFIX)}
+
+
+def _drop_reserved_keys(metadata: Any, labels: dict[str, str], annotations: dict[str, str]) -> None:
+    """Where Argo copies metadata onto the Workflow or its pods (over the platform's own), keep
+    only the provider's keys."""
+    if not isinstance(metadata, dict):
+        return
+    for field, platform in (("labels", labels), ("labelsFrom", labels), ("annotations", annotations)):
+        if isinstance(metadata.get(field), dict):
+            metadata[field] = _provider_keys(metadata[field], platform)
+
+
+def _manifest_as_text(template: dict[str, Any]) -> None:
+    """Argo takes a resource manifest as text: one written as an object is sent as JSON, which YAML
+    reads alike; objects it creates belong to the Workflow, so they go when it goes."""
+    resource = template.get("resource")
+    if isinstance(resource, dict):
+        if isinstance(resource.get("manifest"), (dict, list)):
+            resource["manifest"] = json.dumps(resource["manifest"])
+        resource["setOwnerReference"] = True
+
+
 def compile_argo_workflow(order_id: str, service_id: str, definition: ArgoDefinition,
                           parameters: Sequence[tuple[str, str]], settings: CompileSettings) -> dict[str, Any]:
     labels, annotations = object_labels(order_id, service_id), object_annotations(order_id, service_id)
@@ -96,13 +149,19 @@ def compile_argo_workflow(order_id: str, service_id: str, definition: ArgoDefini
     spec["podGC"] = {"strategy": "OnWorkflowCompletion", "deleteDelayDuration": POD_GC_DELAY}
     pod_metadata = _string_map(spec.get("podMetadata"))
     # The platform's labels and annotations on every pod, so its pod watch finds the order.
-    spec["podMetadata"] = {**pod_metadata, "labels": {**_string_map(pod_metadata.get("labels")), **labels},
-                           "annotations": {**_string_map(pod_metadata.get("annotations")), **annotations}}
+    spec["podMetadata"] = {**pod_metadata, "labels": {**_provider_keys(pod_metadata.get("labels"), labels), **labels},
+                           "annotations": {**_provider_keys(pod_metadata.get("annotations"), annotations),
+                                           **annotations}}
+    _drop_reserved_keys(spec.get("workflowMetadata"), labels, annotations)
+    for _, template in templates_of(spec):
+        _drop_reserved_keys(template.get("metadata"), labels, annotations)
+        _manifest_as_text(template)
     return {
         "apiVersion": API_VERSION,
         "kind": "Workflow",
         "metadata": {"name": object_name(order_id), "namespace": settings.namespace,
-                     "labels": {**_string_map(definition.metadata.get("labels")), **labels},
-                     "annotations": {**_string_map(definition.metadata.get("annotations")), **annotations}},
+                     "labels": {**_provider_keys(definition.metadata.get("labels"), labels), **labels},
+                     "annotations": {**_provider_keys(definition.metadata.get("annotations"), annotations),
+                                     **annotations}},
         "spec": spec,
     }

@@ -1,72 +1,21 @@
-"""Publish-time checks of an `argo` workflow: what a marketplace must not run, what Argo's
-schema refuses, and what the schema cannot see (missing templates, undeclared parameters).
-Problems carry paths from the service document's root (`workflow.argo.spec.templates.0.name`)."""
+"""Publish-time checks of an `argo` workflow: what a marketplace must not run (forbidden fields,
+pods below the baseline Pod Security Standard, resource templates), what Argo's schema refuses,
+and what the schema cannot see (missing templates, undeclared parameters, defaults that would fail
+orders). Problems carry paths from the service document's root (`workflow.argo.spec.templates.0.name`)."""
 from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
 from workflows.argo import (ROOT, ArgoDefinition, ArgoDefinitionError, compile_argo_workflow,
-                            parse_argo_definition)
+                            parse_argo_definition, walk)
+from workflows.argo_forbidden import forbidden_problems
+from workflows.argo_pods import pod_problems
+from workflows.argo_resources import resource_problems
 from workflows.argo_schema import workflow_schema_problems
+from workflows.argo_values import default_problems
 from workflows.names import PLACEHOLDER_ORDER_ID
 from workflows.problems import Problem
 from workflows.settings import CompileSettings
-
-_HOST_ACCESS = ("hostNetwork", "hostPID", "hostIPC")
-_CLUSTER_REFERENCES = {
-    "workflowTemplateRef": "refers to a WorkflowTemplate on the cluster; give the whole definition instead",
-    "templateRef": "refers to a WorkflowTemplate on the cluster; define the template in this workflow instead",
-    "podSpecPatch": "may change any field of the pods; the platform does not accept pod spec patches",
-    "serviceAccountName": "the platform sets the service account of every pod",
-}
-
-
-def _walk(node: Any, path: tuple = ()) -> Iterator[tuple[tuple, str, Any]]:
-    """Every (path, key, value) of a nested document."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield path, key, value
-            yield from _walk(value, (*path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _walk(value, (*path, index))
-
-
-def _secret_names(key: str, value: Any) -> list[str]:
-    """Names of the secrets a field refers to: `secretKeyRef`, `secretRef`, a `secret` volume,
-    `imagePullSecrets`, and artifact credentials such as `accessKeySecret`."""
-    if "secret" not in key.lower():
-        return []
-    entries = value if isinstance(value, list) else [value]
-    return [name for entry in entries if isinstance(entry, dict)
-            for name in (entry.get("name"), entry.get("secretName")) if isinstance(name, str)]
-
-
-def forbidden_problems(definition: ArgoDefinition, settings: CompileSettings) -> list[Problem]:
-    """What a marketplace must not run, wherever in the definition it hides."""
-    problems = []
-    if "namespace" in definition.metadata:
-        problems.append(Problem(f"{ROOT}.metadata.namespace",
-                                "the platform decides where orders run; remove the namespace",
-                                definition.metadata["namespace"]))
-    for path, key, value in _walk(definition.spec):
-        where = definition.spec_path + ".".join(map(str, (*path, key)))
-        if key == "hostPath":
-            problems.append(Problem(where, "host paths are not allowed: a workload may not read or "
-                                    "write the node's files", value))
-        elif key in _HOST_ACCESS and value is True:
-            problems.append(Problem(where, f"{key} is not allowed: a workload may not share the node's "
-                                    "namespaces", value))
-        elif key == "privileged" and value is True:
-            problems.append(Problem(where, "privileged containers are not allowed", value))
-        # The spec's own serviceAccountName is replaced by the platform; a template's is refused.
-        elif key in _CLUSTER_REFERENCES and not (key == "serviceAccountName" and not path):
-            problems.append(Problem(where, _CLUSTER_REFERENCES[key], value))
-        for name in _secret_names(key, value):
-            if name not in settings.allowed_secrets:
-                problems.append(Problem(where, f"the secret {name!r} is not one the platform grants to "
-                                        "services", name))
-    return problems
 
 
 def _template_references(spec: dict[str, Any]) -> Iterator[tuple[tuple, str]]:
@@ -75,10 +24,10 @@ def _template_references(spec: dict[str, Any]) -> Iterator[tuple[tuple, str]]:
         yield ("entrypoint",), spec["entrypoint"]
     if isinstance(spec.get("onExit"), str):
         yield ("onExit",), spec["onExit"]
-    for path, key, value in _walk(spec.get("templates")):
+    for path, key, value in walk(spec.get("templates")):
         if key in ("template", "onExit") and isinstance(value, str):
             yield ("templates", *path, key), value
-    for path, key, value in _walk(spec.get("hooks")):
+    for path, key, value in walk(spec.get("hooks")):
         if key == "template" and isinstance(value, str):
             yield ("hooks", *path, key), value
 
@@ -113,22 +62,27 @@ def _manifest_path_to_service_path(path: str, definition: ArgoDefinition) -> str
     return f"{ROOT} ({path or 'Workflow'})"
 
 
-def check_argo_workflow(argo: dict[str, Any] | str, parameter_names: Sequence[str],
+def safety_problems(definition: ArgoDefinition, settings: CompileSettings) -> list[Problem]:
+    """What a marketplace must not run, each field once (the forbidden-field walk and the pods'
+    baseline check both see host access)."""
+    problems = forbidden_problems(definition, settings)
+    reported = {problem.path for problem in problems}
+    return problems + [problem for problem in pod_problems(definition) + resource_problems(definition, settings)
+                       if problem.path not in reported]
+
+
+def check_argo_workflow(argo: dict[str, Any] | str, parameters: Sequence[dict[str, Any]],
                         settings: CompileSettings) -> list[Problem]:
+    """Every problem of the definition, given the service's parameter definitions."""
     try:
         definition = parse_argo_definition(argo)
     except ArgoDefinitionError as error:
         return [error.problem]
-    problems = forbidden_problems(definition, settings) + meaning_problems(definition, parameter_names)
+    names = [parameter["name"] for parameter in parameters]
+    problems = (safety_problems(definition, settings) + meaning_problems(definition, names)
+                + default_problems(definition, parameters))
     manifest = compile_argo_workflow(PLACEHOLDER_ORDER_ID, "placeholder", definition,
-                                     [(name, "value") for name in parameter_names], settings)
+                                     [(name, "value") for name in names], settings)
     problems += [Problem(_manifest_path_to_service_path(p.path, definition), p.message, p.value)
                  for p in workflow_schema_problems(manifest)]
     return problems
-
-
-def order_value_problems(values: Sequence[tuple[str, str]]) -> list[Problem]:
-    """Argo expands `{{…}}` in parameter values, so a value could read other parameters or
-    secrets the workflow uses: such values are refused at order time."""
-    return [Problem(name, "a value for an argo workflow may not contain '{{'", value)
-            for name, value in values if "{{" in value]

@@ -2,7 +2,10 @@
 
 Hera's pydantic models coerce types and drop unknown keys, so they are run in strict mode (type
 errors), and the input's keys are walked along the models' fields (unknown keys, such as the
-typo `argumnts`, which the models would silently drop).
+typo `argumnts`, which the models would silently drop). The models are generated from Argo's own
+OpenAPI document (ARGO_VERSION: the installed hera's, checked by the tests). Where Argo's schema
+keeps any fields (an executor plugin's arguments), the models have none, so their shape is
+checked here as Argo checks it.
 """
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ import pydantic
 
 from workflows.problems import Problem
 
+ARGO_VERSION = "4.0.5"  # of the Argo Workflows schema hera's models are generated from
+
 
 @functools.lru_cache(maxsize=None)
 def _keys(model: type[pydantic.BaseModel]) -> dict[str, Any]:
@@ -24,6 +29,7 @@ def _keys(model: type[pydantic.BaseModel]) -> dict[str, Any]:
     return keys
 
 
+@functools.lru_cache(maxsize=None)
 def _models_in(annotation: Any) -> tuple[list[type[pydantic.BaseModel]], Any]:
     """The models an annotation may hold directly, and what a list or mapping holds."""
     origin = typing.get_origin(annotation)
@@ -43,8 +49,18 @@ def _models_in(annotation: Any) -> tuple[list[type[pydantic.BaseModel]], Any]:
     return models, inner
 
 
+def _plugin_problems(value: Any, path: tuple) -> list[Problem]:
+    """Argo's plugin template is a mapping of exactly one key, the plugin's name, to its arguments."""
+    if isinstance(value, dict) and len(value) == 1:
+        return []
+    return [Problem(".".join(map(str, path)), "a plugin template names one executor plugin: "
+                    "{<plugin name>: <its arguments>}", value)]
+
+
 def _unknown_keys(value: Any, annotation: Any, path: tuple) -> list[Problem]:
     models, inner = _models_in(annotation)
+    if len(models) == 1 and models[0].__name__ == "Plugin":
+        return _plugin_problems(value, path)
     if isinstance(value, dict) and len(models) == 1:
         accepted = _keys(models[0])
         problems = []

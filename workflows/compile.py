@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from workflows.argo import ArgoDefinitionError, compile_argo_workflow, parse_argo_definition
-from workflows.argo_checks import check_argo_workflow, order_value_problems
+from workflows.argo_checks import check_argo_workflow, safety_problems
 from workflows.argo_schema import workflow_schema_problems
+from workflows.argo_values import order_value_problems
 from workflows.basic import compile_basic_job
 from workflows.checks import check_basic_workflow, job_problems
 from workflows.problems import Problem
@@ -31,24 +32,35 @@ def manifest_problems(manifest: dict[str, Any]) -> list[Problem]:
     return job_problems(manifest)
 
 
-def workflow_problems(workflow: dict[str, Any], parameter_names: Sequence[str],
+def workflow_problems(workflow: dict[str, Any], parameters: Sequence[dict[str, Any]],
                       settings: CompileSettings) -> list[Problem]:
-    """Publish-time checks of a service's workflow, whatever its type."""
+    """Publish-time checks of a service's workflow, whatever its type, given its parameter definitions."""
     if workflow["type"] == "argo":
-        return check_argo_workflow(workflow["argo"], parameter_names, settings)
-    return check_basic_workflow(workflow["basic"], parameter_names, settings)
+        return check_argo_workflow(workflow["argo"], parameters, settings)
+    return check_basic_workflow(workflow["basic"], [parameter["name"] for parameter in parameters], settings)
 
 
 def value_problems(workflow: dict[str, Any], values: Sequence[tuple[str, str]]) -> list[Problem]:
-    """Order values the workflow's engine would misread (Argo expands `{{…}}`)."""
-    return order_value_problems(values) if workflow["type"] == "argo" else []
+    """Order values the workflow's engine would misread or refuse (Argo expands `{{…}}` and holds
+    arguments to their `enum`)."""
+    if workflow["type"] != "argo":
+        return []
+    try:
+        definition = parse_argo_definition(workflow["argo"])
+    except ArgoDefinitionError:  # a dry run of a broken definition reports it
+        definition = None
+    return order_value_problems(values, definition)
 
 
 def dry_run(order_id: str, service_id: str, workflow: dict[str, Any], parameters: Sequence[tuple[str, str]],
             settings: CompileSettings) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """The manifest an order would run and its problems; None when it cannot be compiled."""
+    """The manifest an order would run and its problems; None when it cannot be compiled. An argo
+    definition's own problems (what a marketplace must not run) come first, with its paths."""
     try:
         manifest = compile_order(order_id, service_id, workflow, parameters, settings)
     except ArgoDefinitionError as error:
         return None, [error.problem]
-    return manifest, manifest_problems(manifest)
+    problems = manifest_problems(manifest)
+    if workflow["type"] == "argo":
+        problems = safety_problems(parse_argo_definition(workflow["argo"]), settings) + problems
+    return manifest, problems

@@ -2,7 +2,10 @@
 (the app builds it from its config)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_RESOURCE_KIND = re.compile(r"(?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Z][A-Za-z0-9]*")
 
 
 @dataclass(frozen=True)
@@ -17,3 +20,14 @@ class CompileSettings:
     log_bytes: int = 10 * 1024 * 1024  # log output kept per order; past it, one line says it was cut
     stuck_seconds: int = 300  # how long a pod may wait for a reason that will not heal before its order fails
     log_poll_seconds: int = 5  # how often a running order's logs are read
+    # Kinds (`Kind`, any API group, or `group/Kind`) an argo resource template may touch; none: no resource templates.
+    argo_resource_kinds: frozenset[str] = frozenset()
+
+
+def parse_resource_kinds(text: str) -> frozenset[str]:
+    """`ConfigMap, batch/Job` → {"ConfigMap", "batch/Job"}; ValueError names an entry that is not a kind."""
+    kinds = frozenset(entry.strip() for entry in text.split(",") if entry.strip())
+    for kind in sorted(kinds):
+        if not _RESOURCE_KIND.fullmatch(kind):
+            raise ValueError(f"{kind!r} is not a Kind (ConfigMap) or a group/Kind (batch/Job)")
+    return kinds

@@ -17,7 +17,7 @@ def workflow_problems(service: Service, workflow_types: frozenset[str], settings
     if workflow["type"] not in workflow_types:
         return [Problem("workflow.type", f"{workflow['type']} workflows need the Kubernetes backend "
                         "(MARKETPLACE_BACKEND=kubernetes); this server runs the local backend", workflow["type"])]
-    return compiled_workflow_problems(workflow, [p["name"] for p in service.parameters], settings)
+    return compiled_workflow_problems(workflow, service.parameters, settings)
 
 
 def build_pending_services(session: Session, workflow_types: frozenset[str], settings: CompileSettings, batch: int = 20) -> int:

@@ -94,6 +94,14 @@ def test_execution_settings_come_from_the_environment_with_their_defaults():
         Config.from_env({"MARKETPLACE_SECRET_KEY": "k", "MARKETPLACE_RUN_AS_USER": "0"})  # root is what we avoid
 
 
+def test_argo_resource_kinds_are_none_unless_the_operator_lists_them():
+    assert Config.from_env({"MARKETPLACE_SECRET_KEY": "k"}).compile.argo_resource_kinds == frozenset()
+    listed = Config.from_env({"MARKETPLACE_SECRET_KEY": "k", "MARKETPLACE_ARGO_RESOURCE_KINDS": "ConfigMap, batch/Job"})
+    assert listed.compile.argo_resource_kinds == {"ConfigMap", "batch/Job"}
+    with pytest.raises(ConfigError, match="MARKETPLACE_ARGO_RESOURCE_KINDS: 'batch/job'"):
+        Config.from_env({"MARKETPLACE_SECRET_KEY": "k", "MARKETPLACE_ARGO_RESOURCE_KINDS": "batch/job"})
+
+
 def test_token_command_prints_a_token_the_server_accepts(tmp_path, monkeypatch):
     monkeypatch.setenv("MARKETPLACE_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("MARKETPLACE_SECRET_KEY", raising=False)

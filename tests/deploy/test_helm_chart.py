@@ -41,6 +41,7 @@ APP_ENV = {
     "MARKETPLACE_ORDER_LOG_BYTES": 10485760,
     "MARKETPLACE_ORDER_STUCK_SECONDS": 300,
     "MARKETPLACE_LOG_POLL_SECONDS": 5,
+    "MARKETPLACE_ARGO_RESOURCE_KINDS": "",
     "MARKETPLACE_OIDC_ISSUER": "",
     "MARKETPLACE_OIDC_AUDIENCE": "",
     "MARKETPLACE_OIDC_JWKS_URL": "",
@@ -409,6 +410,48 @@ def test_role_lives_where_orders_run(chart):
     objects = render(chart, {"postgresql": {"url": DB_URL}})
     assert only(objects, "Role")["metadata"]["namespace"] == NAMESPACE
     assert only(objects, "ConfigMap")["data"]["MARKETPLACE_NAMESPACE"] == NAMESPACE
+
+
+# --- the orders namespace --------------------------------------------------------------------------
+
+def pod_security_labels(namespace: dict) -> dict[str, str]:
+    return {key: value for key, value in namespace["metadata"]["labels"].items()
+            if key.startswith("pod-security.kubernetes.io/")}
+
+
+def admission(level: str) -> dict[str, str]:
+    return {f"pod-security.kubernetes.io/{mode}{suffix}": value for mode in ("enforce", "warn", "audit")
+            for suffix, value in (("", level), ("-version", "latest"))}
+
+
+@pytest.mark.parametrize("argo, level", [(False, "restricted"), (True, "baseline")])
+def test_the_orders_namespace_is_labelled_for_pod_security_admission(chart, argo, level):
+    objects = render(chart, {"postgresql": {"url": DB_URL}, "orders": {"namespace": "marketplace-orders"},
+                             "argo": {"enabled": argo}})
+    namespace = only(objects, "Namespace")
+    assert namespace["metadata"]["name"] == "marketplace-orders" == only(objects, "Role")["metadata"]["namespace"]
+    assert pod_security_labels(namespace) == admission(level)
+    assert namespace["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+
+def test_the_pod_security_levels_can_be_chosen(chart):
+    values = {"postgresql": {"url": DB_URL}, "argo": {"enabled": True},
+              "orders": {"namespace": "orders", "podSecurity": {"enforce": "restricted", "warn": "baseline",
+                                                                "version": "v1.30"}}}
+    labels = pod_security_labels(only(render(chart, values), "Namespace"))
+    assert (labels["pod-security.kubernetes.io/enforce"], labels["pod-security.kubernetes.io/warn"],
+            labels["pod-security.kubernetes.io/audit"]) == ("restricted", "baseline", "restricted")
+    assert labels["pod-security.kubernetes.io/enforce-version"] == "v1.30"
+    with pytest.raises(helm.HelmValuesError):
+        chart.validate_schema({"postgresql": {"url": DB_URL}, "orders": {"podSecurity": {"enforce": "lenient"}}})
+
+
+def test_a_namespace_the_chart_does_not_create_gets_the_labels_in_the_notes(chart):
+    for values in ({"postgresql": {"url": DB_URL}},  # orders run in the release's own namespace
+                   {"postgresql": {"url": DB_URL}, "orders": {"namespace": "orders", "createNamespace": False}}):
+        assert of_kind(render(chart, values), "Namespace") == []
+        notes = chart.render(values, name=RELEASE, namespace=NAMESPACE)["marketplace/templates/NOTES.txt"]
+        assert "pod-security.kubernetes.io/enforce=restricted" in notes
 
 
 # --- Service, Ingress, PodDisruptionBudget, ServiceMonitor --------------------------------------------

@@ -7,8 +7,9 @@ import pytest
 import yaml
 
 from workflows.argo import compile_argo_workflow, parse_argo_definition
-from workflows.argo_checks import check_argo_workflow, order_value_problems
+from workflows.argo_checks import check_argo_workflow
 from workflows.argo_schema import workflow_schema_problems
+from workflows.argo_values import order_value_problems
 from workflows.names import LABEL_ORDER, label_value, object_name
 from workflows.settings import CompileSettings
 
@@ -23,15 +24,20 @@ def spec(**extra):
             "templates": [{"name": "main", "container": {"image": "alpine", "command": ["echo"]}}], **extra}
 
 
+def parameters(*names):
+    """Service parameter definitions of these names."""
+    return [{"name": name, "type": "string"} for name in names]
+
+
 def problems(argo, names=("scene",)):
-    return [(p.path, p.value) for p in check_argo_workflow(argo, list(names), SETTINGS)]
+    return [(p.path, p.value) for p in check_argo_workflow(argo, parameters(*names), SETTINGS)]
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_real_world_examples_compile_and_validate(path):
     text = path.read_text()
     declared = [p["name"] for p in (parse_argo_definition(text).spec.get("arguments") or {}).get("parameters", [])]
-    assert check_argo_workflow(text, declared, SETTINGS) == []
+    assert check_argo_workflow(text, parameters(*declared), SETTINGS) == []
     manifest = compile_argo_workflow(ORDER, "svc", parse_argo_definition(text), [(n, "v") for n in declared],
                                      SETTINGS)
     assert workflow_schema_problems(manifest) == []

@@ -92,6 +92,19 @@ app.kubernetes.io/component: {{ .component }}
 {{- .Values.orders.namespace | default .Release.Namespace -}}
 {{- end -}}
 
+{{/*
+The orders namespace's Pod Security admission labels: enforce baseline when Argo runs there (its
+init and wait containers do not meet restricted), else restricted; warn and audit follow enforce.
+*/}}
+{{- define "marketplace.podSecurityLabels" -}}
+{{- $levels := .Values.orders.podSecurity -}}
+{{- $enforce := $levels.enforce | default (ternary "baseline" "restricted" .Values.argo.enabled) -}}
+{{- range $mode := list "enforce" "warn" "audit" }}
+pod-security.kubernetes.io/{{ $mode }}: {{ index $levels $mode | default $enforce }}
+pod-security.kubernetes.io/{{ $mode }}-version: {{ $levels.version }}
+{{- end }}
+{{- end -}}
+
 {{/* The Secret holding DATABASE_URL and MARKETPLACE_SECRET_KEY. */}}
 {{- define "marketplace.secretName" -}}
 {{- .Values.existingSecret | default (include "marketplace.fullname" .) -}}
