@@ -21,14 +21,15 @@ ENV PIP_NO_CACHE_DIR=1 \
 
 WORKDIR /src
 # Only what the wheel is built from (.dockerignore keeps the rest out of the context).
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY app ./app
 COPY workflows ./workflows
 COPY migrations ./migrations
 
-# The project's own wheel first, then every dependency it declares, resolved from that wheel.
+# The project's own wheel first, then every dependency it declares, at the versions CI tested
+# (constraints.txt).
 RUN pip wheel --no-deps -w /wheels . \
- && pip wheel -w /wheels /wheels/marketplace-*.whl
+ && pip wheel -c constraints.txt -w /wheels /wheels/marketplace-*.whl
 
 # --- final: the wheels installed into a clean image, no compilers, no source tree ---------------
 FROM ${PYTHON_IMAGE}

@@ -1,10 +1,11 @@
 # Two commands for a newcomer: `make serve` runs the service, `make test` runs the tests.
-# Each creates .venv and installs the project into it when pyproject.toml changed.
+# Each creates .venv and installs the project into it, at the versions of constraints.txt, when
+# pyproject.toml or constraints.txt changed. `make lock` refreshes constraints.txt.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test openapi bench bench-execution bench-local-start
+.PHONY: serve test openapi lock bench bench-execution bench-local-start
 serve: $(VENV)/.installed
 	$(BIN)/marketplace serve
 
@@ -14,15 +15,24 @@ test: $(VENV)/.installed-test
 openapi: $(VENV)/.installed
 	$(BIN)/marketplace openapi write
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml constraints.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/pip check
 	touch $@
+
+# The newest versions pyproject.toml allows, resolved in a new environment and pinned.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e '.[test]'
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^marketplace' > constraints.txt
+	rm -rf .lock-venv
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m tests.bench.bench_lists

@@ -172,7 +172,7 @@ def test_two_python_slim_stages(stages, builder, final):
 def test_builder_makes_wheels_of_the_project_and_its_dependencies(builder):
     runs = " ".join(i.value for i in builder.all("RUN"))
     assert "pip wheel --no-deps -w /wheels ." in runs
-    assert re.search(r"pip wheel -w /wheels \S*marketplace-\*\.whl", runs), runs
+    assert re.search(r"pip wheel -c constraints.txt -w /wheels \S*marketplace-\*\.whl", runs), runs  # the locked versions
 
 
 def test_builder_copies_every_package_the_wheel_includes(builder):
@@ -180,7 +180,7 @@ def test_builder_copies_every_package_the_wheel_includes(builder):
     for instruction in builder.all("COPY"):
         words = [w for w in instruction.value.split() if not w.startswith("--")]
         copied.update(Path(source).parts[0] for source in words[:-1])
-    assert {"pyproject.toml", "README.md"} <= copied
+    assert {"pyproject.toml", "README.md", "constraints.txt"} <= copied
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     patterns = setuptools["packages"]["find"]["include"]
     packages = {p.name for p in ROOT.iterdir()
