@@ -12,7 +12,8 @@ from app.errors import ApiError, Conflict
 from app import observability
 from app.extensions import BEARER_SCHEME, Api, render_error
 from app.health import health
-from app.request_guards import API_PREFIX, guard_api_request
+from app import request_guards
+from app.request_guards import API_PREFIX
 
 def _authenticate():
     if request.path.startswith(API_PREFIX) and request.method != "OPTIONS":
@@ -38,7 +39,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_error_handler(ApiError, render_error)
     app.register_error_handler(IntegrityError, _conflict)
     app.before_request(_authenticate)
-    app.before_request(guard_api_request)
+    request_guards.init_app(app, config.requests)
 
     from app.orders.views import blp as orders_blueprint
     from app.services.views import blp as services_blueprint

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.common_schemas import ErrorSchema, InvalidParameterValueSchema
 from app.errors import ApiError, validation_error
+from app.request_guards import json_body
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Api(flask_smorest.Api):
         """Render werkzeug and webargs errors (404, 405, bad JSON, validation) in our shape."""
         data = getattr(error, "data", None) or {}
         if "messages" in data:
-            inputs = {"json": request.get_json(silent=True), "query": request.args.to_dict(),
+            inputs = {"json": json_body(), "query": request.args.to_dict(),
                       "headers": dict(request.headers)}
             api_error = validation_error(error.code, data["messages"], inputs)
         elif error.code and error.code >= 500:
@@ -56,10 +57,14 @@ class Api(flask_smorest.Api):
 
 
 class StrictParser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
-    """webargs drops unknown query keys by default, so a misspelt option would be ignored."""
+    """webargs drops unknown query keys by default, so a misspelt option would be ignored; and
+    it would parse the body again, without our limits: it takes the one the guards read."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**type(ArgumentsMixin.ARGUMENTS_PARSER).DEFAULT_UNKNOWN_BY_LOCATION,
                                    "query": ma.RAISE, "querystring": ma.RAISE}
+
+    def load_json(self, req, schema):
+        return json_body()
 
 
 class Blueprint(flask_smorest.Blueprint):

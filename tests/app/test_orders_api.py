@@ -6,21 +6,7 @@ import threading
 import pytest
 
 from app.orders.models import Order
-from app.services.models import Service
 from tests.factories import service_description
-
-
-@pytest.fixture
-def ready_service(app, alice):
-    """Alice publishes a service; the worker (issue 5) is stood in for by marking it ready."""
-    def make(**overrides):
-        service = alice.post("/1/services", json=service_description(**overrides)).get_json()
-        session = app.extensions["database"].sessions()
-        with session.begin():
-            session.get(Service, service["id"]).status = "ready"
-        session.close()
-        return service
-    return make
 
 
 def order(client, service_id, parameters=({"name": "scene", "value": "S2A"},), headers=None, **extra):
