@@ -5,6 +5,7 @@ input (the ``InvalidParameterValue`` shape); ``id`` names the resource a 403/404
 """
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any
 
@@ -111,3 +112,12 @@ def validation_error(status_code: int, messages: dict, inputs: dict[str, Any]) -
                      value=first["value"], status_code=status_code)
     error.problems = problems
     return error
+
+
+def error_document(status_code: int, message: str = "") -> bytes:
+    """The body of an error that an HTTP server answers by itself, before any request reaches
+    the application (a request line or headers too large, a malformed request)."""
+    status = HTTPStatus(status_code)
+    if status >= 500 or not message:
+        message = "the server failed to handle this request" if status >= 500 else status.phrase
+    return json.dumps(ApiError(message, status_code=status).to_body()).encode()

@@ -1,6 +1,8 @@
 """The services API's JSON, exactly as the contract spells it (hyphenated keys)."""
 from __future__ import annotations
 
+import json
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -95,6 +97,9 @@ class ArgoDefinition(ma.fields.Field):
                 raise ma.ValidationError(f"Longer than maximum length {MAX_ARGO_DOCUMENT}.")
             return value
         if isinstance(value, dict) and value:
+            # The same cap as the text form, on the object as it would be written compactly.
+            if len(json.dumps(value, separators=(",", ":"), ensure_ascii=False)) > MAX_ARGO_DOCUMENT:
+                raise ma.ValidationError(f"Longer than maximum length {MAX_ARGO_DOCUMENT} (written as JSON).")
             return value
         raise ma.ValidationError("Must be an Argo Workflow as a JSON object or a YAML/JSON text.")
 
@@ -106,7 +111,8 @@ class WorkflowSchema(StrictSchema):
         "deprecated": True, "description": "Deprecated alias of `basic`, same schema."})
     argo = ArgoDefinition(metadata={
         "description": "Argo Workflow definition: a Workflow or WorkflowTemplate manifest or a bare spec, "
-                       "as an object or as YAML/JSON text.",
+                       f"as an object or as YAML/JSON text, of at most {MAX_ARGO_DOCUMENT} characters "
+                       "(an object: as compact JSON).",
         "oneOf": [{"type": "object", "minProperties": 1},
                   {"type": "string", "minLength": 1, "maxLength": MAX_ARGO_DOCUMENT, "pattern": r"\S"}]})
 

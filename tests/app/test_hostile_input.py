@@ -204,3 +204,15 @@ def test_a_100_mb_body_is_413_without_being_read(alice, endpoints, stored, chunk
         # Refused from Content-Length alone, or as soon as the stream passed the limit.
         assert stream.read_so_far <= (LIMITS.body_bytes + 64 * 1024 if chunked else 0)
     assert stored() == before
+
+
+def test_an_argo_definition_as_an_object_is_capped_like_the_text_form(alice, stored):
+    from app.services.schemas import MAX_ARGO_DOCUMENT
+
+    before = stored()
+    steps = [{"name": f"s{i}", "container": {"image": "alpine", "command": ["echo", "x" * 1000]}}
+             for i in range(MAX_ARGO_DOCUMENT // 1000)]
+    workflow = {"type": "argo", "argo": {"spec": {"entrypoint": "s0", "templates": steps}}}
+    refused(alice.post("/1/services", json=service_description(workflow=workflow)), 422,
+            name="workflow.argo", says=f"Longer than maximum length {MAX_ARGO_DOCUMENT}")
+    assert stored() == before
