@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 from flask import Flask, request
-from sqlalchemy.exc import IntegrityError
 
 from app.auth import authenticate_request, make_verifier
 from app.config import Config
 from app.db import Database
 from app.docs import OPENAPI_SETTINGS, docs_assets
-from app.errors import ApiError, Conflict
-from app import observability
-from app.extensions import BEARER_SCHEME, Api, render_error
+from app import errors, observability
+from app.extensions import BEARER_SCHEME, Api
 from app.health import health
 from app import request_guards
 from app.request_guards import API_PREFIX
@@ -36,8 +34,7 @@ def create_app(config: Config | None = None) -> Flask:
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
     observability.init_app(app)
     app.register_blueprint(health)
-    app.register_error_handler(ApiError, render_error)
-    app.register_error_handler(IntegrityError, _conflict)
+    errors.init_app(app)
     app.before_request(_authenticate)
     request_guards.init_app(app, config.requests)
 
@@ -48,9 +45,3 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(docs_assets)
     return app
 
-
-def _conflict(error: IntegrityError):
-    """Two writers raced for one unique key: the loser changes nothing and hears 409."""
-    from flask import current_app
-    current_app.extensions["database"].session.rollback()
-    return render_error(Conflict("the request conflicts with a concurrent change; read and retry"))

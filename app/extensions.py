@@ -12,17 +12,13 @@ from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from app.common_schemas import ErrorSchema, InvalidParameterValueSchema
-from app.errors import ApiError, validation_error
+from app.errors import ApiError, render_error, validation_error
 from app.request_guards import json_body
 
 log = logging.getLogger(__name__)
 
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                  "description": "`marketplace token --account NAME` prints one."}
-
-
-def render_error(error: ApiError):
-    return error.to_body(), int(error.status_code), error.headers
 
 
 class Api(flask_smorest.Api):
