@@ -101,6 +101,21 @@ def _request_limits(env: Mapping[str, str]) -> RequestLimits:
         json_items=_int(env, "MARKETPLACE_MAX_JSON_ITEMS", defaults.json_items, minimum=1))
 
 
+@dataclass(frozen=True)
+class AccountLimits:
+    """What one account may hold at once."""
+
+    active_orders: int = 50   # pending, scheduled or executing
+    services: int = 200       # published
+
+
+def _account_limits(env: Mapping[str, str]) -> AccountLimits:
+    defaults = AccountLimits()
+    return AccountLimits(
+        active_orders=_int(env, "MARKETPLACE_MAX_ACTIVE_ORDERS_PER_ACCOUNT", defaults.active_orders, minimum=1),
+        services=_int(env, "MARKETPLACE_MAX_SERVICES_PER_ACCOUNT", defaults.services, minimum=1))
+
+
 def _sandbox(env: Mapping[str, str]) -> SandboxSettings:
     mode = env.get("MARKETPLACE_SANDBOX") or "auto"
     if mode not in SANDBOX_MODES:
@@ -175,6 +190,7 @@ class Config:
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     worker_port: int = 8081
     requests: RequestLimits = field(default_factory=RequestLimits)
+    accounts: AccountLimits = field(default_factory=AccountLimits)
 
     @property
     def runs_dir(self) -> Path:
@@ -218,6 +234,7 @@ class Config:
             compile=compile_settings,
             limits=_limits(env),
             requests=_request_limits(env),
+            accounts=_account_limits(env),
             sandbox=_sandbox(env),
             log_format=log_format,
             log_level=env.get("MARKETPLACE_LOG_LEVEL") or "INFO",

@@ -68,12 +68,12 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = StrictParser()
 
-    COMMON_ERRORS = (401,)
+    COMMON_ERRORS = (503,)  # the database unavailable
 
     def documented_errors(self, *codes: int):
         """Document error responses of a view (the body is always ErrorSchema)."""
         def decorator(func):
-            for code in codes:
+            for code in (*codes, *self.COMMON_ERRORS):
                 func = self.alt_response(code, response=http.HTTPStatus(code).name)(func)
             return func
         return decorator

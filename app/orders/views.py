@@ -38,13 +38,14 @@ class Orders(MethodView):
                                                             "schema": {"type": "string"}}})
     @blp.alt_response(200, schema=OrderDryRunRTSchema, success=True,
                       description="dry-run=true: what the order would run; nothing stored or submitted.")
-    @blp.documented_errors(400, 401, 409, 415, 422)
+    @blp.documented_errors(400, 401, 409, 413, 415, 422, 429)
     def post(self, query, headers, request):
         """Order a service (or, with dry-run=true, see what it would run)"""
         if query["dry_run"]:
             result = logic.dry_run_order(db_session(), request, current_app.config["MARKETPLACE"].compile)
             return jsonify(OrderDryRunRTSchema().dump(result))
-        order, created = logic.place_order(db_session(), current_account(), request, headers.get("idempotency_key"))
+        order, created = logic.place_order(db_session(), current_account(), request,
+                                           current_app.config["MARKETPLACE"].accounts, headers.get("idempotency_key"))
         response_headers = {"Location": url_for("orders.OrderById", order_id=order.id, _external=True)}
         if not created:
             response_headers["Idempotent-Replayed"] = "true"

@@ -1,7 +1,7 @@
 """HTTP views of the services resource: parse, call the logic, render."""
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, url_for
 import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload, load_only
@@ -23,6 +23,10 @@ from app.services.schemas import (ServiceDescriptionSchema, ServiceListRTSchema,
 LIST_ITEM_COLUMNS = sa.select(Service).options(
     load_only(Service.id, Service.name, Service.description, Service.provider_id), lazyload("*"))
 
+def _account_limits():
+    return current_app.config["MARKETPLACE"].accounts
+
+
 blp = Blueprint("services", __name__, url_prefix="/1/services",
                 description="Publish, discover, update and withdraw analytics services.")
 
@@ -43,10 +47,10 @@ class Services(MethodView):
         "workflow": {"type": "basic", "basic": {"image": "ghcr.io/acme/ndvi:1.2",
                                                 "command": ["python", "-m", "ndvi"]}}})
     @blp.response(201, ServiceStatusRTSchema)
-    @blp.documented_errors(400, 401, 409, 415, 422)
+    @blp.documented_errors(400, 401, 403, 409, 413, 415, 422)
     def post(self, description):
         """Publish a service"""
-        service = logic.publish_service(db_session(), current_account(), description)
+        service = logic.publish_service(db_session(), current_account(), description, _account_limits())
         return service, 201, {"Location": url_for("services.ServiceById", service_id=service.id, _external=True)}
 
 
@@ -63,11 +67,11 @@ class ServiceById(MethodView):
     @blp.response(200, ServiceStatusRTSchema)
     @blp.alt_response(201, schema=ServiceStatusRTSchema, success=True,
                       description="Created under this id (force-create=true).")
-    @blp.documented_errors(400, 401, 403, 404, 409, 415, 422)
+    @blp.documented_errors(400, 401, 403, 404, 409, 413, 415, 422)
     def put(self, query, description, service_id):
         """Update a service, or create it under this id with force-create"""
         service, created = logic.replace_service(db_session(), current_account(), service_id, description,
-                                                 query["force_create"])
+                                                 query["force_create"], _account_limits())
         if created:
             return service, 201, {"Location": url_for("services.ServiceById", service_id=service.id,
                                                       _external=True)}
