@@ -243,3 +243,9 @@ def test_concurrent_force_creates_of_one_id_answer_one_201_and_200s(alice):
         thread.join()
     assert sorted(statuses) == [200] * (callers - 1) + [201]
     assert alice.get("/1/services/urn:acme:service:race").get_json()["tags"] == ["ag", "ndvi"]
+
+
+def test_an_empty_banner_means_none(alice):
+    service = publish(alice, banner="")
+    assert "banner" not in service
+    assert publish(alice, banner="https://example.org/b.png")["banner"] == "https://example.org/b.png"
