@@ -1,5 +1,6 @@
 """Property-based: every operation, authenticated, against the live app and its own spec, in
-every phase (examples, coverage, fuzzing) and with every check, including that schema-valid
+every phase (examples, coverage, fuzzing, and stateful: sequences of calls linked through the ids
+one response gives the next) and with every check, including that schema-valid
 requests are accepted (`positive_data_acceptance`): no server error, documented status codes and
 bodies, and no schema-valid request refused.
 
@@ -24,6 +25,7 @@ import marshmallow as ma
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import stateful as hypothesis_stateful
 
 from app.auth import SharedSecretVerifier
 from app.errors import ApiError
@@ -166,3 +168,25 @@ def test_api_conforms_to_its_spec(case):
     # prose is rightly refused, and every other check still applies to it.
     excluded = [] if follows_rules_stated_in_prose(case) else [schemathesis.checks.positive_data_acceptance]
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, excluded_checks=excluded)
+
+
+
+def test_api_conforms_to_its_spec_across_calls(api_schema):
+    """The stateful phase: sequences of calls linked through the ids one response gives another."""
+    token = SharedSecretVerifier(TEST_SECRET).issue(ACCOUNT, 3600)
+
+    @api_schema.auth()
+    class BearerToken:
+        def get(self, case, context):
+            return token
+
+        def set(self, case, data, context):
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+    class Machine(api_schema.as_state_machine()):
+        def validate_response(self, response, case, **kwargs):
+            excluded = [] if follows_rules_stated_in_prose(case) else [schemathesis.checks.positive_data_acceptance]
+            case.validate_response(response, excluded_checks=excluded, transport_kwargs=kwargs)
+
+    hypothesis_stateful.run_state_machine_as_test(Machine, settings=settings(
+        max_examples=15, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck)))
