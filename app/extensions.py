@@ -31,6 +31,13 @@ class Api(flask_smorest.Api):
                     "schema": InvalidParameterValueSchema}
         prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
         self.spec.components.response("UNPROCESSABLE_ENTITY", response, lazy=True)
+        # 429 and 503 say when to try again.
+        retry_after = {"Retry-After": {"description": "Seconds to wait before trying again.",
+                                       "schema": {"type": "integer", "minimum": 1}}}
+        for status in (http.HTTPStatus.TOO_MANY_REQUESTS, http.HTTPStatus.SERVICE_UNAVAILABLE):
+            response = {"description": status.phrase, "schema": ErrorSchema, "headers": retry_after}
+            prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
         """Render werkzeug and webargs errors (404, 405, bad JSON, validation) in our shape."""
