@@ -56,3 +56,30 @@ def test_requests_answer_503_while_the_database_is_away_then_200_without_a_resta
         wait_until(lambda: client.get("/1/services").status_code == 200, 30, "the API answering 200 again")
     assert any("database available again" in record.getMessage() for record in caplog.records)
     assert client.get("/1/orders").status_code == 200
+
+
+def test_a_sqlite_database_locked_past_the_busy_timeout_answers_503_then_recovers(tmp_path, caplog):
+    import sqlite3
+
+    from tests.factories import service_description
+
+    path = tmp_path / "marketplace.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    app = create_app(Config(database_url=f"sqlite:///{path}", secret_key=TEST_SECRET, data_dir=tmp_path))
+    client = ApiClient(app.test_client(), SharedSecretVerifier(TEST_SECRET).issue("alice", 3600))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holding the write lock
+    try:
+        with caplog.at_level(logging.INFO):
+            response = client.post("/1/services", json=service_description())
+        assert response.status_code == 503
+        assert response.get_json() == {"message": "the database is unavailable; retry later"}
+        assert int(response.headers["Retry-After"]) > 0
+        assert not any(record.exc_info for record in caplog.records)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert client.post("/1/services", json=service_description()).status_code == 201
+    app.extensions["database"].dispose()
