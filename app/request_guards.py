@@ -1,6 +1,6 @@
 """Every limit on what a /1/ request may carry, checked before any view: the body's size (from
 Content-Length, and while a chunked body streams in), its media type, and, through
-app.json_body, its nesting, numbers, strings, lists and characters. The body is read and parsed
+app.bounded_json, its nesting, numbers, strings, lists and characters. The body is read and parsed
 here once; views get it through webargs, which asks `json_body()`."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.config import RequestLimits
 from app.errors import ApiError, BadRequest, InvalidParameterValue
-from app.json_body import NUL, BodyProblem, decode, shown
+from app.bounded_json import NUL, BodyProblem, decode, shown
 
 API_PREFIX = "/1/"
 JSON_BODY_METHODS = ("POST", "PUT", "PATCH")
