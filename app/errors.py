@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from http import HTTPStatus
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
 
 _UNSET = object()
 
@@ -120,6 +124,23 @@ def validation_error(status_code: int, messages: dict, inputs: dict[str, Any]) -
                      value=first["value"], status_code=status_code)
     error.problems = problems
     return error
+
+
+def from_http_exception(error: HTTPException, inputs: dict[str, Any]) -> ApiError:
+    """An error werkzeug or webargs raised (404, 405, 413, validation; 500 for an unhandled one)."""
+    data = getattr(error, "data", None) or {}
+    if "messages" in data:
+        api_error = validation_error(error.code, data["messages"], inputs)
+    elif error.code and error.code >= 500:
+        log.exception("unhandled error on %s %s", request.method, request.path,
+                      exc_info=getattr(error, "original_exception", None) or error)
+        api_error = ApiError("the server failed to handle this request", status_code=error.code)
+    else:
+        api_error = ApiError(data.get("message") or error.description or error.name, status_code=error.code)
+    headers = dict(error.get_headers())
+    headers.pop("Content-Type", None)
+    api_error.headers = {**headers, **(data.get("headers") or {}), **api_error.headers}
+    return api_error
 
 
 def error_document(status_code: int, message: str = "") -> bytes:

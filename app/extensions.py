@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import http
-import logging
 
 import flask_smorest
 import marshmallow as ma
@@ -12,10 +11,8 @@ from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from app.common_schemas import ErrorSchema, InvalidParameterValueSchema
-from app.errors import ApiError, render_error, validation_error
+from app.errors import from_http_exception, render_error
 from app.request_guards import json_body
-
-log = logging.getLogger(__name__)
 
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                  "description": "`marketplace token --account NAME` prints one."}
@@ -40,23 +37,10 @@ class Api(flask_smorest.Api):
             self.spec.components.response(status.name, response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
-        """Render werkzeug and webargs errors (404, 405, bad JSON, validation) in our shape."""
-        data = getattr(error, "data", None) or {}
-        if "messages" in data:
-            inputs = {"json": json_body(), "query": request.args.to_dict(),
-                      "headers": dict(request.headers)}
-            api_error = validation_error(error.code, data["messages"], inputs)
-        elif error.code and error.code >= 500:
-            log.exception("unhandled error on %s %s", request.method, request.path,
-                          exc_info=getattr(error, "original_exception", None) or error)
-            api_error = ApiError("the server failed to handle this request", status_code=error.code)
-        else:
-            api_error = ApiError(data.get("message") or error.description or error.name,
-                                 status_code=error.code)
-        headers = dict(error.get_headers())
-        headers.pop("Content-Type", None)
-        api_error.headers = {**headers, **(data.get("headers") or {}), **api_error.headers}
-        return render_error(api_error)
+        """werkzeug's and webargs' errors (404, 405, validation, 500) in our shape."""
+        inputs = {"json": json_body(), "query": request.args.to_dict(), "headers": dict(request.headers)} \
+            if "messages" in (getattr(error, "data", None) or {}) else {}
+        return render_error(from_http_exception(error, inputs))
 
 
 class StrictParser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
