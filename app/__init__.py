@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 from flask import Flask, request
-from sqlalchemy.exc import IntegrityError
 
 from app.auth import authenticate_request, make_verifier
 from app.config import Config
 from app.db import Database
 from app.docs import OPENAPI_SETTINGS, docs_assets
-from app.errors import ApiError, Conflict
-from app import observability
-from app.extensions import BEARER_SCHEME, Api, render_error
+from app import errors, observability
+from app.extensions import BEARER_SCHEME, Api
 from app.health import health
-from app.request_guards import API_PREFIX, guard_api_request
+from app import request_guards
+from app.request_guards import API_PREFIX
 
 def _authenticate():
     if request.path.startswith(API_PREFIX) and request.method != "OPTIONS":
@@ -35,10 +34,9 @@ def create_app(config: Config | None = None) -> Flask:
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
     observability.init_app(app)
     app.register_blueprint(health)
-    app.register_error_handler(ApiError, render_error)
-    app.register_error_handler(IntegrityError, _conflict)
+    errors.init_app(app)
     app.before_request(_authenticate)
-    app.before_request(guard_api_request)
+    request_guards.init_app(app, config.requests)
 
     from app.orders.views import blp as orders_blueprint
     from app.services.views import blp as services_blueprint
@@ -47,9 +45,3 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(docs_assets)
     return app
 
-
-def _conflict(error: IntegrityError):
-    """Two writers raced for one unique key: the loser changes nothing and hears 409."""
-    from flask import current_app
-    current_app.extensions["database"].session.rollback()
-    return render_error(Conflict("the request conflicts with a concurrent change; read and retry"))

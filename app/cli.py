@@ -48,7 +48,8 @@ def serve(host: str, port: int, production: bool) -> None:
     click.echo(f"Marketplace API on {base}/1/services  (database: {_safe_url(config.database_url)})")
     click.echo(f"API docs: {base}/docs   OpenAPI: {base}/openapi.json")
     click.echo("Get a token with: marketplace token --account <name>")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    from app.server_errors import JsonErrorsRequestHandler
+    app.run(host=host, port=port, threaded=True, use_reloader=False, request_handler=JsonErrorsRequestHandler)
 
 
 def _safe_url(url: str) -> str:

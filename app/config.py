@@ -24,7 +24,7 @@ class ConfigError(ValueError):
     """A setting from the environment is unusable; the message names the variable."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -34,6 +34,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, not {value}")
     return value
 
 
@@ -76,6 +78,48 @@ def _limits(env: Mapping[str, str]) -> Limits:
         processes=_int(env, "MARKETPLACE_ORDER_MAX_PROCESSES", defaults.processes, minimum=1),
         file_bytes=_bytes(env, "MARKETPLACE_ORDER_MAX_FILE_SIZE", defaults.file_bytes),
         kill_grace_seconds=_int(env, "MARKETPLACE_ORDER_KILL_GRACE_SECONDS", defaults.kill_grace_seconds))
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """What one API request may carry; app/request_guards.py enforces them."""
+
+    body_bytes: int = 1024 * 1024
+    json_depth: int = 64            # nested arrays and objects
+    json_number_digits: int = 100   # characters of one number
+    json_string_chars: int = 256 * 1024
+    json_items: int = 1000          # items of one array, members of one object
+
+    # The walk over a parsed body is recursive: keep the deepest allowed nesting far below
+    # Python's recursion limit.
+    MAX_DEPTH = 256
+
+
+def _request_limits(env: Mapping[str, str]) -> RequestLimits:
+    defaults = RequestLimits()
+    return RequestLimits(
+        body_bytes=_bytes(env, "MARKETPLACE_MAX_BODY_BYTES", defaults.body_bytes),
+        json_depth=_int(env, "MARKETPLACE_MAX_JSON_DEPTH", defaults.json_depth, minimum=1,
+                        maximum=RequestLimits.MAX_DEPTH),
+        json_number_digits=_int(env, "MARKETPLACE_MAX_JSON_NUMBER_DIGITS", defaults.json_number_digits,
+                                minimum=20, maximum=4300),
+        json_string_chars=_int(env, "MARKETPLACE_MAX_JSON_STRING_CHARS", defaults.json_string_chars, minimum=1),
+        json_items=_int(env, "MARKETPLACE_MAX_JSON_ITEMS", defaults.json_items, minimum=1))
+
+
+@dataclass(frozen=True)
+class AccountLimits:
+    """What one account may hold at once."""
+
+    active_orders: int = 50   # pending, scheduled or executing
+    services: int = 200       # published
+
+
+def _account_limits(env: Mapping[str, str]) -> AccountLimits:
+    defaults = AccountLimits()
+    return AccountLimits(
+        active_orders=_int(env, "MARKETPLACE_MAX_ACTIVE_ORDERS_PER_ACCOUNT", defaults.active_orders, minimum=1),
+        services=_int(env, "MARKETPLACE_MAX_SERVICES_PER_ACCOUNT", defaults.services, minimum=1))
 
 
 def _sandbox(env: Mapping[str, str]) -> SandboxSettings:
@@ -151,6 +195,8 @@ class Config:
     limits: Limits = field(default_factory=Limits)  # of each order on the local backend
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     worker_port: int = 8081
+    requests: RequestLimits = field(default_factory=RequestLimits)
+    accounts: AccountLimits = field(default_factory=AccountLimits)
 
     @property
     def runs_dir(self) -> Path:
@@ -198,6 +244,8 @@ class Config:
         return cls(
             compile=compile_settings,
             limits=_limits(env),
+            requests=_request_limits(env),
+            accounts=_account_limits(env),
             sandbox=_sandbox(env),
             log_format=log_format,
             log_level=env.get("MARKETPLACE_LOG_LEVEL") or "INFO",

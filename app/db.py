@@ -2,11 +2,17 @@
 and the per-request session."""
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+
+log = logging.getLogger(__name__)
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 
 # Stable constraint names, so Alembic migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -65,7 +71,33 @@ def make_engine(url: str) -> sa.Engine:
             with engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    # pre-ping: connections cut while the server was away are replaced, without a restart.
+    timeout = {} if "connect_timeout" in url else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=timeout)
+
+
+class Availability:
+    """Whether the database answers: one log line when it stops (not a traceback per request),
+    one when a statement succeeds again."""
+
+    def __init__(self):
+        self._down_since: float | None = None
+        self._lock = threading.Lock()
+
+    def lost(self, error: Exception) -> None:
+        with self._lock:
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+                cause = str(getattr(error, "orig", None) or error).strip().splitlines()
+                log.error("database unavailable, answering 503 until it is back: %s", cause[0] if cause else "")
+
+    def answered(self, *_event) -> None:
+        if self._down_since is None:
+            return
+        with self._lock:
+            if self._down_since is not None:
+                log.warning("database available again after %.1f s", time.monotonic() - self._down_since)
+                self._down_since = None
 
 
 class Database:
@@ -73,6 +105,8 @@ class Database:
 
     def __init__(self, url: str):
         self.engine = make_engine(url)
+        self.availability = Availability()
+        sa.event.listen(self.engine, "after_cursor_execute", self.availability.answered)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.session: Session = scoped_session(self.sessions)
 

@@ -5,8 +5,17 @@ input (the ``InvalidParameterValue`` shape); ``id`` names the resource a 403/404
 """
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 from http import HTTPStatus
 from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
 
 _UNSET = object()
 
@@ -62,6 +71,10 @@ class Conflict(ApiError):
     status_code = HTTPStatus.CONFLICT
 
 
+class TooManyRequests(ApiError):
+    status_code = HTTPStatus.TOO_MANY_REQUESTS
+
+
 class InvalidParameterValue(ApiError):
     """422: a value is present but wrong; ``name`` is the dotted path of the field."""
 
@@ -111,3 +124,70 @@ def validation_error(status_code: int, messages: dict, inputs: dict[str, Any]) -
                      value=first["value"], status_code=status_code)
     error.problems = problems
     return error
+
+
+def from_http_exception(error: HTTPException, inputs: dict[str, Any]) -> ApiError:
+    """An error werkzeug or webargs raised (404, 405, 413, validation; 500 for an unhandled one)."""
+    data = getattr(error, "data", None) or {}
+    if "messages" in data:
+        api_error = validation_error(error.code, data["messages"], inputs)
+    elif error.code and error.code >= 500:
+        log.exception("unhandled error on %s %s", request.method, request.path,
+                      exc_info=getattr(error, "original_exception", None) or error)
+        api_error = ApiError("the server failed to handle this request", status_code=error.code)
+    else:
+        api_error = ApiError(data.get("message") or error.description or error.name, status_code=error.code)
+    headers = dict(error.get_headers())
+    headers.pop("Content-Type", None)
+    api_error.headers = {**headers, **(data.get("headers") or {}), **api_error.headers}
+    return api_error
+
+
+def error_document(status_code: int, message: str = "") -> bytes:
+    """The body of an error that an HTTP server answers by itself, before any request reaches
+    the application (a request line or headers too large, a malformed request)."""
+    status = HTTPStatus(status_code)
+    if status >= 500 or not message:
+        message = "the server failed to handle this request" if status >= 500 else status.phrase
+    return json.dumps(ApiError(message, status_code=status).to_body()).encode()
+
+
+# --- handlers: every error the application raises becomes one of these bodies -----------------
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+# The database cannot be reached or is not answering (down, restarting, connections cut, pool
+# exhausted): the request may well succeed later.
+DATABASE_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+
+
+def render_error(error: ApiError):
+    return error.to_body(), int(error.status_code), error.headers
+
+
+def _rollback() -> None:
+    with contextlib.suppress(sa.exc.SQLAlchemyError):
+        current_app.extensions["database"].session.rollback()
+
+
+def _conflict(_error: sa.exc.IntegrityError):
+    """Two writers raced for one unique key: the loser changes nothing and hears 409."""
+    _rollback()
+    return render_error(Conflict("the request conflicts with a concurrent change; read and retry"))
+
+
+def _database_unavailable(error: Exception):
+    """503, not a traceback per request: the database logs the incident once."""
+    if isinstance(error, sa.exc.DBAPIError) and not isinstance(error, DATABASE_UNAVAILABLE) \
+            and not error.connection_invalidated:
+        raise error  # a genuine bug: the usual 500, with its traceback
+    current_app.extensions["database"].availability.lost(error)
+    _rollback()
+    return render_error(ApiError("the database is unavailable; retry later", status_code=503,
+                                 headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}))
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(ApiError, render_error)
+    app.register_error_handler(sa.exc.IntegrityError, _conflict)
+    for error_type in (*DATABASE_UNAVAILABLE, sa.exc.DBAPIError):
+        app.register_error_handler(error_type, _database_unavailable)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import http
-import logging
 
 import flask_smorest
 import marshmallow as ma
@@ -12,16 +11,11 @@ from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from app.common_schemas import ErrorSchema, InvalidParameterValueSchema
-from app.errors import ApiError, validation_error
-
-log = logging.getLogger(__name__)
+from app.errors import from_http_exception, render_error
+from app.request_guards import json_body
 
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                  "description": "`marketplace token --account NAME` prints one."}
-
-
-def render_error(error: ApiError):
-    return error.to_body(), int(error.status_code), error.headers
 
 
 class Api(flask_smorest.Api):
@@ -34,32 +28,30 @@ class Api(flask_smorest.Api):
                     "schema": InvalidParameterValueSchema}
         prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
         self.spec.components.response("UNPROCESSABLE_ENTITY", response, lazy=True)
+        # 429 and 503 say when to try again.
+        retry_after = {"Retry-After": {"description": "Seconds to wait before trying again.",
+                                       "schema": {"type": "integer", "minimum": 1}}}
+        for status in (http.HTTPStatus.TOO_MANY_REQUESTS, http.HTTPStatus.SERVICE_UNAVAILABLE):
+            response = {"description": status.phrase, "schema": ErrorSchema, "headers": retry_after}
+            prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
-        """Render werkzeug and webargs errors (404, 405, bad JSON, validation) in our shape."""
-        data = getattr(error, "data", None) or {}
-        if "messages" in data:
-            inputs = {"json": request.get_json(silent=True), "query": request.args.to_dict(),
-                      "headers": dict(request.headers)}
-            api_error = validation_error(error.code, data["messages"], inputs)
-        elif error.code and error.code >= 500:
-            log.exception("unhandled error on %s %s", request.method, request.path,
-                          exc_info=getattr(error, "original_exception", None) or error)
-            api_error = ApiError("the server failed to handle this request", status_code=error.code)
-        else:
-            api_error = ApiError(data.get("message") or error.description or error.name,
-                                 status_code=error.code)
-        headers = dict(error.get_headers())
-        headers.pop("Content-Type", None)
-        api_error.headers = {**headers, **(data.get("headers") or {}), **api_error.headers}
-        return render_error(api_error)
+        """werkzeug's and webargs' errors (404, 405, validation, 500) in our shape."""
+        inputs = {"json": json_body(), "query": request.args.to_dict(), "headers": dict(request.headers)} \
+            if "messages" in (getattr(error, "data", None) or {}) else {}
+        return render_error(from_http_exception(error, inputs))
 
 
 class StrictParser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
-    """webargs drops unknown query keys by default, so a misspelt option would be ignored."""
+    """webargs drops unknown query keys by default, so a misspelt option would be ignored; and
+    it would parse the body again, without our limits: it takes the one the guards read."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**type(ArgumentsMixin.ARGUMENTS_PARSER).DEFAULT_UNKNOWN_BY_LOCATION,
                                    "query": ma.RAISE, "querystring": ma.RAISE}
+
+    def load_json(self, req, schema):
+        return json_body()
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -67,12 +59,12 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = StrictParser()
 
-    COMMON_ERRORS = (401,)
+    COMMON_ERRORS = (503,)  # the database unavailable
 
     def documented_errors(self, *codes: int):
         """Document error responses of a view (the body is always ErrorSchema)."""
         def decorator(func):
-            for code in codes:
+            for code in (*codes, *self.COMMON_ERRORS):
                 func = self.alt_response(code, response=http.HTTPStatus(code).name)(func)
             return func
         return decorator

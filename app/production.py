@@ -8,6 +8,7 @@ from prometheus_client import multiprocess
 
 from app.config import Config
 from app.observability import MULTIPROCESS_ENV
+from app.server_errors import use_json_errors_in_gunicorn
 
 
 def _forget_worker_metrics(_server, worker) -> None:
@@ -30,6 +31,7 @@ class ProductionServer(BaseApplication):
             "forwarded_allow_ips": "*",
             "child_exit": _forget_worker_metrics,
         }
+        use_json_errors_in_gunicorn()
         super().__init__()
 
     def load_config(self):

@@ -1,45 +1,75 @@
-"""Checks every /1/ request passes before any view: a body we can read, and no NUL characters
-(no database text column can hold one; PostgreSQL refuses them outright)."""
+"""Every limit on what a /1/ request may carry, checked before any view: the body's size (from
+Content-Length, and while a chunked body streams in), its media type, and, through
+app.bounded_json, its nesting, numbers, strings, lists and characters. The body is read and parsed
+here once; views get it through webargs, which asks `json_body()`."""
 from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+import marshmallow as ma
+from flask import Flask, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.config import RequestLimits
 from app.errors import ApiError, BadRequest, InvalidParameterValue
+from app.bounded_json import NUL, BodyProblem, decode, shown
 
 API_PREFIX = "/1/"
 JSON_BODY_METHODS = ("POST", "PUT", "PATCH")
-NUL = "\x00"
 CHECKED_HEADERS = ("Idempotency-Key",)
+_UNREAD = object()
 
 
-def _first_nul(document: Any, path: tuple = ()) -> tuple[tuple, str] | None:
-    """The path and value of the first string (or key) holding a NUL."""
-    if isinstance(document, str):
-        return (path, document) if NUL in document else None
-    if isinstance(document, dict):
-        items = document.items()
-    elif isinstance(document, list):
-        items = enumerate(document)
-    else:
-        return None
-    for key, value in items:
-        if isinstance(key, str) and NUL in key:
-            return (*path, key), key
-        if (found := _first_nul(value, (*path, key))) is not None:
-            return found
-    return None
+def _limits() -> RequestLimits:
+    return current_app.config["MARKETPLACE"].requests
+
+
+def _has_body() -> bool:
+    return request.content_length != 0 and bool(request.content_length or request.headers.get("Transfer-Encoding"))
 
 
 def require_json_body() -> None:
     """A body we cannot read as JSON is a 415, not a misleading 'field missing' 422."""
-    if (request.method in JSON_BODY_METHODS and request.content_length != 0 and not request.is_json
-            and (request.content_length or request.headers.get("Transfer-Encoding"))):
+    if request.method in JSON_BODY_METHODS and not request.is_json and _has_body():
         raise ApiError("send the body as JSON with Content-Type: application/json", status_code=415)
 
 
+def _read_body() -> bytes:
+    limit = _limits().body_bytes
+    try:
+        data = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        data = None
+    # A chunked body is read at most one byte past the limit (werkzeug stops there quietly).
+    if data is None or len(data) > limit:
+        raise ApiError(f"the request body may be at most {limit} bytes", status_code=413)
+    return data
+
+
+def json_body() -> Any:
+    """This request's JSON body, read within the limits (ma.missing when there is none)."""
+    body = g.get("json_body", _UNREAD)
+    if body is _UNREAD:
+        body = ma.missing
+        if request.method in JSON_BODY_METHODS and request.is_json and (data := _read_body()):
+            try:
+                body = decode(data, _limits())
+            except BodyProblem as problem:
+                raise _as_error(problem) from None
+        g.json_body = body
+    return body
+
+
+def _as_error(problem: BodyProblem) -> ApiError:
+    if problem.path is None:
+        return BadRequest(problem.message)
+    name = shown(".".join(str(part) for part in problem.path)) or "body"
+    error_type = InvalidParameterValue if problem.status == 422 else BadRequest
+    return error_type(f"{name}: {problem.message}", name=name, value=problem.value)
+
+
 def reject_nul_characters() -> None:
+    """NUL outside the body (the body's are found by json_body): no text column can hold one."""
     message = "NUL characters are not allowed"
     if NUL in request.path:
         raise BadRequest(message, name="path", value=request.path)
@@ -49,14 +79,16 @@ def reject_nul_characters() -> None:
     for header in CHECKED_HEADERS:
         if NUL in request.headers.get(header, ""):
             raise BadRequest(message, name=header, value=request.headers[header])
-    if request.is_json and (body := request.get_json(silent=True)) is not None:
-        if (found := _first_nul(body)) is not None:
-            path, value = found
-            name = ".".join(str(part) for part in path) or "body"
-            raise InvalidParameterValue(f"{name}: {message}", name=name, value=value)
 
 
 def guard_api_request() -> None:
     if request.path.startswith(API_PREFIX):
         require_json_body()
         reject_nul_characters()
+        json_body()
+
+
+def init_app(app: Flask, limits: RequestLimits) -> None:
+    # werkzeug refuses a larger Content-Length before reading, and stops a chunked body there.
+    app.config["MAX_CONTENT_LENGTH"] = limits.body_bytes + 1
+    app.before_request(guard_api_request)

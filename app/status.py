@@ -43,6 +43,7 @@ class OrderStatus(StrEnum):
 
 FINISHED_ORDER_STATUSES = frozenset({OrderStatus.SUCCEEDED, OrderStatus.FAILED, OrderStatus.ERROR,
                                      OrderStatus.CANCELLED})
+ACTIVE_ORDER_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.SCHEDULED, OrderStatus.EXECUTING})
 _ENDINGS = {OrderStatus.ERROR, OrderStatus.CANCELLED}
 
 # A finished order never changes again.

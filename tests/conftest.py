@@ -117,3 +117,31 @@ def alice(as_account):
 @pytest.fixture
 def bob(as_account):
     return as_account("bob")
+
+
+@pytest.fixture
+def ready_service(app, alice):
+    """Alice publishes a service; the worker is stood in for by marking it ready."""
+    from app.services.models import Service
+    from tests.factories import service_description
+
+    def make(**overrides):
+        service = alice.post("/1/services", json=service_description(**overrides)).get_json()
+        session = app.extensions["database"].sessions()
+        with session.begin():
+            session.get(Service, service["id"]).status = "ready"
+        session.close()
+        return service
+    return make
+
+
+@pytest.fixture
+def stored(app):
+    """Every row of every table, to show that a refused request changed nothing."""
+    from app.models import metadata
+
+    def snapshot() -> dict:
+        with app.extensions["database"].engine.connect() as connection:
+            return {table.name: sorted(map(repr, connection.execute(table.select())))
+                    for table in metadata.sorted_tables}
+    return snapshot

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from app.orders.models import Order, OrderTag
-from app.query import Field, ListSpec, StringCollection
+from app.orders.schemas import OrderRTSchema
+from app.query import Field, ListSpec, StringCollection, item_fields
 
 ORDER_LIST = ListSpec(
     fields=[
@@ -14,6 +15,8 @@ ORDER_LIST = ListSpec(
     ],
     tie_breaker="id",
     default_order=[("ordered-at", "desc")],
-    selectable=("name", "status", "status-message", "ordered-at", "started-at", "finished-at", "service",
-                "account", "parameters", "tags"),
+    selectable=item_fields(OrderRTSchema),
 )
+
+ORDER_LIST_EXAMPLE = {"$filter": "status eq 'succeeded' and tags/any(t: t eq 'field-12')",
+                      "$orderby": "ordered-at desc", "$top": 10, "$select": "name,status"}

@@ -1,6 +1,8 @@
 """What may be done with orders, decided here; the views only parse and render."""
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -9,12 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, Forbidden, InvalidParameterValue, NotFound
+from app.config import AccountLimits
+from app.errors import Conflict, Forbidden, InvalidParameterValue, NotFound, TooManyRequests
 from app.orders.models import Order, OrderLogLine
 from app.services.logic import get_service
 from app.services.models import ID_LENGTH, Service
 from app.db import utcnow
-from app.status import FINISHED_ORDER_STATUSES, OrderStatus, ServiceStatus, check_order_transition
+from app.status import (ACTIVE_ORDER_STATUSES, FINISHED_ORDER_STATUSES, OrderStatus, ServiceStatus,
+                        check_order_transition)
 from workflows.compile import dry_run, value_problems
 from workflows.names import PLACEHOLDER_ORDER_ID
 from workflows.parameters import ParameterValueError, resolve_order_values
@@ -53,18 +57,46 @@ def _orderable_service(session: Session, service_id: str) -> Service:
     return service
 
 
-def place_order(session: Session, account: str, request: dict[str, Any],
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+ACTIVE_ORDERS_RETRY_AFTER_SECONDS = 30
+
+
+def request_digest(request: dict[str, Any]) -> str:
+    """Of the order request as read (keys in a fixed order), to recognise a retry of it."""
+    return hashlib.sha256(json.dumps(request, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _replay(existing: Order, digest: str) -> tuple[Order, bool]:
+    if existing.request_digest not in (None, digest):
+        raise InvalidParameterValue(f"this {IDEMPOTENCY_HEADER} was sent with another request: a new order "
+                                    "needs a new key", name=IDEMPOTENCY_HEADER, value=existing.idempotency_key)
+    return existing, False
+
+
+def _check_active_orders(session: Session, account: str, limit: int) -> None:
+    active = session.scalar(sa.select(sa.func.count()).select_from(Order).where(
+        Order.account == account, Order.status.in_(ACTIVE_ORDER_STATUSES)))
+    if active >= limit:
+        raise TooManyRequests(f"this account has {active} orders waiting or running, the most it may have at "
+                              f"once; order again when one has ended",
+                              headers={"Retry-After": str(ACTIVE_ORDERS_RETRY_AFTER_SECONDS)})
+
+
+def place_order(session: Session, account: str, request: dict[str, Any], limits: AccountLimits,
                 idempotency_key: str | None = None) -> tuple[Order, bool]:
     """Check the values against the service's definitions and keep them with a snapshot of its
     workflow. Returns the order and whether it is new (False: replayed by Idempotency-Key)."""
+    digest = request_digest(request)
     if idempotency_key and (existing := _find_by_key(session, account, idempotency_key)):
-        return existing, False
+        return _replay(existing, digest)
     service = _orderable_service(session, request["service_id"])
     values = _resolve(service, request["parameters"])
+    _check_active_orders(session, account, limits.active_orders)
     order = Order(id=new_order_id(), name=request.get("name"), account=account, service_id=service.id,
-                  service_owner=service.owner, service_version=service.version, status=OrderStatus.PENDING,
+                  service_owner=service.owner, service_version=service.version,
+                  service_incarnation=service.incarnation, status=OrderStatus.PENDING,
                   parameters=[{"name": name, "value": value} for name, value in values],
-                  workflow=service.workflow, idempotency_key=idempotency_key)
+                  workflow=service.workflow, idempotency_key=idempotency_key, request_digest=digest)
     order.tags = request["tags"]
     session.add(order)
     try:
@@ -73,7 +105,7 @@ def place_order(session: Session, account: str, request: dict[str, Any],
         # A concurrent POST with the same key won the race: answer its order.
         session.rollback()
         if idempotency_key and (existing := _find_by_key(session, account, idempotency_key)):
-            return existing, False
+            return _replay(existing, digest)
         raise
     return order, True
 
@@ -97,9 +129,11 @@ def own_orders(account: str) -> sa.Select:
 
 
 def service_orders(session: Session, account: str, service_id: str) -> sa.Select:
-    """All of a service's orders for its provider; a consumer's own ones for anybody else."""
+    """All of a service's orders for its provider; a consumer's own ones for anybody else. Only
+    the orders of this incarnation: an id deleted and published again starts with none."""
     service = get_service(session, service_id)
-    statement = sa.select(Order).where(Order.service_id == service.id)
+    statement = sa.select(Order).where(Order.service_id == service.id,
+                                       Order.service_incarnation == service.incarnation)
     if service.owner != account:
         statement = statement.where(Order.account == account)
     return statement

@@ -29,12 +29,14 @@ class Order(Base):
     service_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
     service_owner: Mapped[str] = mapped_column(sa.String(255), index=True)
     service_version: Mapped[int] = mapped_column(sa.Integer)
+    service_incarnation: Mapped[str | None] = mapped_column(sa.String(32))
     status: Mapped[str] = mapped_column(sa.String(16), index=True, default=OrderStatus.PENDING)
     status_message: Mapped[str | None] = mapped_column(sa.Text)
     parameters: Mapped[list[dict[str, str]]] = mapped_column(JSONDocument)
     workflow: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     tasks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)  # Argo nodes, as last seen
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(255))
+    request_digest: Mapped[str | None] = mapped_column(sa.String(64))  # of the request, for its key
     # Set by the API; the worker, which owns the backend, stops the workload.
     cancel_requested: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     ordered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

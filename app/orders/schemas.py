@@ -37,7 +37,8 @@ class OrderRequestSchema(StrictSchema):
 class IdempotencyHeaderSchema(ma.Schema):
     idempotency_key = ma.fields.String(data_key="Idempotency-Key", validate=validate.Length(min=1, max=255),
                                        metadata={"description": "A retried POST with the same key answers "
-                                                                "the first order instead of placing a second."})
+                                                                "the first order instead of placing a second; "
+                                                                "the same key with another request is a 422."})
 
 
 class ResolvedParameterSchema(ma.Schema):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify, url_for
-import marshmallow as ma
 from flask.views import MethodView
 
 from app.auth import current_account
@@ -11,9 +10,9 @@ from app.orders import logic
 from app.orders.schemas import (IdempotencyHeaderSchema, LogsQuerySchema, OrderDryRunRTSchema, OrderListRTSchema,
                                 OrderLogsRTSchema, OrderQuerySchema, OrderRequestSchema, OrderRTSchema,
                                 OrderTasksRTSchema)
-from app.orders.listing import ORDER_LIST
+from app.orders.listing import ORDER_LIST, ORDER_LIST_EXAMPLE
 from app.paging import page_result
-from app.query import ListOptionsSchema, fetch_page
+from app.query import fetch_page, list_options_parameter
 
 blp = Blueprint("orders", __name__, url_prefix="/1/orders",
                 description="Order a ready service with parameter values, and follow the order to its end.")
@@ -21,10 +20,10 @@ blp = Blueprint("orders", __name__, url_prefix="/1/orders",
 
 @blp.route("")
 class Orders(MethodView):
-    @blp.arguments(ListOptionsSchema, location="query", error_status_code=400, unknown=ma.INCLUDE)
+    @blp.doc(parameters=[list_options_parameter(ORDER_LIST, ORDER_LIST_EXAMPLE)])
     @blp.response(200, OrderListRTSchema)
     @blp.documented_errors(400, 401)
-    def get(self, _options):
+    def get(self):
         """List your orders (newest first unless $orderby says otherwise)"""
         return fetch_page(ORDER_LIST, db_session(), logic.own_orders(current_account()), "orders")
 
@@ -38,13 +37,14 @@ class Orders(MethodView):
                                                             "schema": {"type": "string"}}})
     @blp.alt_response(200, schema=OrderDryRunRTSchema, success=True,
                       description="dry-run=true: what the order would run; nothing stored or submitted.")
-    @blp.documented_errors(400, 401, 409, 415, 422)
+    @blp.documented_errors(400, 401, 409, 413, 415, 422, 429)
     def post(self, query, headers, request):
         """Order a service (or, with dry-run=true, see what it would run)"""
         if query["dry_run"]:
             result = logic.dry_run_order(db_session(), request, current_app.config["MARKETPLACE"].compile)
             return jsonify(OrderDryRunRTSchema().dump(result))
-        order, created = logic.place_order(db_session(), current_account(), request, headers.get("idempotency_key"))
+        order, created = logic.place_order(db_session(), current_account(), request,
+                                           current_app.config["MARKETPLACE"].accounts, headers.get("idempotency_key"))
         response_headers = {"Location": url_for("orders.OrderById", order_id=order.id, _external=True)}
         if not created:
             response_headers["Idempotent-Replayed"] = "true"

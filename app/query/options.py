@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-import marshmallow as ma
 from werkzeug.datastructures import MultiDict
 
 from app.errors import BadRequest
@@ -37,8 +36,10 @@ def _whole_number(name: str, raw: str, minimum: int, maximum: int) -> int:
 
 
 def read_options(args: MultiDict | Mapping[str, str], extra: tuple[str, ...] = ()) -> ListOptions:
-    """Every bad option is a 400 naming it: a misspelt option must never be silently ignored."""
-    multi = args if isinstance(args, MultiDict) else MultiDict(args)
+    """Every bad option is a 400 naming it: a misspelt option must never be silently ignored.
+    An empty option (`$filter=`) counts as absent, as forms and generated clients send them."""
+    given = args.items(multi=True) if isinstance(args, MultiDict) else args.items()
+    multi = MultiDict([(key, value) for key, value in given if str(value).strip()])
     for key in multi.keys():
         if key not in OPTION_NAMES and key not in extra:
             raise BadRequest(f"unknown option {key}; the options are {', '.join(OPTION_NAMES)}",
@@ -62,26 +63,3 @@ def read_options(args: MultiDict | Mapping[str, str], extra: tuple[str, ...] = (
                          name=skip_name, value=raw_skip)
     return options
 
-
-class ListOptionsSchema(ma.Schema):
-    """For the OpenAPI document; `read_options` is what checks a request."""
-
-    class Meta:
-        unknown = ma.INCLUDE  # read_options answers unknown keys with our 400
-
-    filter = ma.fields.String(data_key="$filter", metadata={
-        "description": "OData v4 condition over the list's fields, by their API names: eq ne gt ge lt le, "
-                       "and or not, in (...), null, contains/startswith/endswith/tolower/toupper, "
-                       "tags/any(t: t eq 'x'), metadata/any(m: m/name eq 'a' and m/value eq 'b').",
-        "example": "provider-id eq 'urn:acme:provider:geo' and contains(name,'NDVI')"})
-    orderby = ma.fields.String(data_key="$orderby", metadata={
-        "description": "Comma list of `field [asc|desc]`; ties are broken by id.", "example": "name desc"})
-    top = ma.fields.Integer(data_key="$top", metadata={"description": f"Page size (default {DEFAULT_LIMIT}, "
-                                                                      f"at most {MAX_LIMIT}); alias of limit."})
-    skip = ma.fields.Integer(data_key="$skip", metadata={"description": "Rows to skip; alias of offset."})
-    select = ma.fields.String(data_key="$select", metadata={
-        "description": "Comma list of fields the items carry (id and links always).", "example": "name,tags"})
-    offset = ma.fields.Integer(metadata={"description": "Rows to skip; alias of $skip."})
-    limit = ma.fields.Integer(metadata={"description": "Page size; alias of $top."})
-    pageToken = ma.fields.String(metadata={"description": "Opaque token of links.next: the page after the "
-                                                          "last row seen (stable while rows are added)."})

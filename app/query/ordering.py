@@ -48,7 +48,7 @@ def parse_orderby(text: str | None, fields: Mapping[str, Field], default: list[t
             raise BadRequest(f"$orderby: {name} is not a field you can sort on; fields: {sortable}",
                              name=OPTION, value=text)
         if name in seen:
-            raise BadRequest(f"$orderby names {name} twice", name=OPTION, value=text)
+            continue  # the field's first place in the order counts
         seen.add(name)
         terms.append(SortTerm(field, direction == "desc"))
     if tie_breaker.name not in seen:

@@ -19,6 +19,11 @@ def fetch_page(spec: ListSpec, session, base: sa.Select, items_key: str) -> dict
     return {items_key: page.items, "links": page.links}
 
 
+def item_fields(schema: type[ma.Schema]) -> tuple[str, ...]:
+    """Every field a list item shows, by its JSON name: what `$select` may name."""
+    return tuple(field.data_key or name for name, field in schema().fields.items())
+
+
 class ListPageSchema(ma.Schema):
     """A list response; subclasses name their items field in ITEMS."""
 

@@ -1,8 +1,9 @@
 """The fields of the services list, for $filter, $orderby and $select."""
 from __future__ import annotations
 
-from app.query import Field, ListSpec, PairCollection, StringCollection
+from app.query import Field, ListSpec, PairCollection, StringCollection, item_fields
 from app.services.models import Service, ServiceMetadata, ServiceTag
+from app.services.schemas import ServiceListItemSchema
 
 SERVICE_LIST = ListSpec(
     fields=[
@@ -16,5 +17,5 @@ SERVICE_LIST = ListSpec(
     ],
     tie_breaker="id",
     default_order=[("name", "asc")],
-    selectable=("name", "description", "provider"),
+    selectable=item_fields(ServiceListItemSchema),
 )

@@ -5,9 +5,12 @@ import re
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidParameterValue, NotFound
+from app.config import AccountLimits
+from app.errors import Forbidden, InvalidParameterValue, NotFound
 from app.auth import require_owner
 from app.db import utcnow
 from app.services.models import ID_LENGTH, Service
@@ -67,10 +70,18 @@ def _apply_description(service: Service, description: dict[str, Any]) -> None:
     service.metadata_entries = description["metadata_entries"]
 
 
-def publish_service(session: Session, owner: str, description: dict[str, Any],
+def _check_service_count(session: Session, owner: str, limit: int) -> None:
+    published = session.scalar(sa.select(sa.func.count()).select_from(Service).where(Service.owner == owner))
+    if published >= limit:
+        raise Forbidden(f"this account has published {published} services, the most it may; "
+                        "delete one before publishing another")
+
+
+def publish_service(session: Session, owner: str, description: dict[str, Any], limits: AccountLimits,
                     service_id: str | None = None) -> Service:
     """Create a service; it starts `pending` until the worker builds it."""
     check_description(description)
+    _check_service_count(session, owner, limits.services)
     now = utcnow()
     service = Service(id=service_id or new_service_id(), owner=owner, status=ServiceStatus.PENDING,
                       version=1, created_at=now, updated_at=now)
@@ -81,15 +92,23 @@ def publish_service(session: Session, owner: str, description: dict[str, Any],
 
 
 def replace_service(session: Session, account: str, service_id: str, description: dict[str, Any],
-                    force_create: bool) -> tuple[Service, bool]:
+                    force_create: bool, limits: AccountLimits) -> tuple[Service, bool]:
     """Update a service in place (it goes back to `pending`), or create it under this id when
     `force_create` is given. Returns the service and whether it was created."""
     check_service_id(service_id)
-    service = session.get(Service, service_id)
+    # Locked until the commit: concurrent updates of one service apply one after the other.
+    service = session.get(Service, service_id, with_for_update=True)
     if service is None:
         if not force_create:
             raise NotFound("no service has this id; add force-create=true to create it", id=service_id)
-        return publish_service(session, account, description, service_id), True
+        try:
+            return publish_service(session, account, description, limits, service_id), True
+        except IntegrityError:
+            # A concurrent force-create of this id won: this request is an update of it.
+            session.rollback()
+            service = session.get(Service, service_id, with_for_update=True)
+            if service is None:
+                raise
     require_owner(service.owner, account, service.id)
     check_description(description)
     _apply_description(service, description)

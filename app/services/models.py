@@ -2,6 +2,7 @@
 parts read only as a whole (parameters, workflow, references) are JSON documents."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,9 @@ class Service(Base):
     workflow: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     references: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    # New each time the id is published (again): orders belong to the incarnation they were
+    # placed for, so a deleted and re-published id never shows the earlier orders.
+    incarnation: Mapped[str] = mapped_column(sa.String(32), default=lambda: uuid.uuid4().hex)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

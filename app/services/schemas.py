@@ -1,6 +1,8 @@
 """The services API's JSON, exactly as the contract spells it (hyphenated keys)."""
 from __future__ import annotations
 
+import json
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -8,7 +10,7 @@ from app.common_schemas import ComputedNested, NavLinksSchema, ReferenceToSchema
 from app.links import resource_links
 from app.query.schemas import ListPageSchema
 from app.status import ServiceStatus
-from workflows.parameters import PARAMETER_TYPE_DOCS, PARAMETER_TYPES
+from workflows.parameters import NAME_PATTERN, PARAMETER_TYPE_DOCS, PARAMETER_TYPES
 
 SHORT = validate.Length(max=255)
 MEDIUM = validate.Length(max=4096)
@@ -42,10 +44,18 @@ class MetadataEntrySchema(StrictSchema):
     value = ma.fields.String(required=True, validate=validate.Length(max=1024))
 
 
+# Whole-value patterns, so that the OpenAPI document states exactly what is accepted. Spaces are
+# spelled out: what `\S` excludes differs between Python, JavaScript and generators.
+_NOT_SPACE = r"[^ \t\n\r\f\v]"
+HTTP_URL = rf"https?://[^ \t\n\r\f\v/?#]+{_NOT_SPACE}*"
+URN = rf"urn:[A-Za-z0-9][A-Za-z0-9-]{{0,31}}:{_NOT_SPACE}+"
+REFERENCE_VALUE = validate.Regexp(rf"^(?:{HTTP_URL}|{URN})$")
+
+
 class ReferenceSchema(StrictSchema):
     title = ma.fields.String(validate=SHORT)
-    uri = ma.fields.Url(required=True, schemes={"http", "https", "urn"}, require_tld=False,
-                        validate=validate.Length(max=2048))
+    uri = ma.fields.String(required=True, validate=[validate.Length(max=2048), REFERENCE_VALUE],
+                           metadata={"description": "An http(s) URL or a URN."})
 
 
 class ParameterOptionSchema(StrictSchema):
@@ -54,7 +64,8 @@ class ParameterOptionSchema(StrictSchema):
 
 
 class ParameterDefinitionSchema(StrictSchema):
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=63))
+    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=63),
+                                                    validate.Regexp(rf"^{NAME_PATTERN.pattern}$")])
     type = ma.fields.String(required=True, validate=validate.OneOf(PARAMETER_TYPES), metadata={
         "description": "; ".join(f"`{kind}`: {doc}" for kind, doc in PARAMETER_TYPE_DOCS.items())})
     label = ma.fields.String(validate=SHORT)
@@ -95,6 +106,9 @@ class ArgoDefinition(ma.fields.Field):
                 raise ma.ValidationError(f"Longer than maximum length {MAX_ARGO_DOCUMENT}.")
             return value
         if isinstance(value, dict) and value:
+            # The same cap as the text form, on the object as it would be written compactly.
+            if len(json.dumps(value, separators=(",", ":"), ensure_ascii=False)) > MAX_ARGO_DOCUMENT:
+                raise ma.ValidationError(f"Longer than maximum length {MAX_ARGO_DOCUMENT} (written as JSON).")
             return value
         raise ma.ValidationError("Must be an Argo Workflow as a JSON object or a YAML/JSON text.")
 
@@ -106,7 +120,8 @@ class WorkflowSchema(StrictSchema):
         "deprecated": True, "description": "Deprecated alias of `basic`, same schema."})
     argo = ArgoDefinition(metadata={
         "description": "Argo Workflow definition: a Workflow or WorkflowTemplate manifest or a bare spec, "
-                       "as an object or as YAML/JSON text.",
+                       f"as an object or as YAML/JSON text, of at most {MAX_ARGO_DOCUMENT} characters "
+                       "(an object: as compact JSON).",
         "oneOf": [{"type": "object", "minProperties": 1},
                   {"type": "string", "minLength": 1, "maxLength": MAX_ARGO_DOCUMENT, "pattern": r"\S"}]})
 
@@ -130,7 +145,8 @@ class ServiceDescriptionSchema(StrictSchema):
     """ServiceDescriptionT: what a provider publishes."""
 
     account_id = ma.fields.String(data_key="account-id", required=True, validate=validate.Length(min=1, max=255))
-    banner = ma.fields.Url(schemes={"http", "https"}, validate=validate.Length(max=2048))
+    banner = ma.fields.String(validate=[validate.Length(max=2048), validate.Regexp(rf"^(?:{HTTP_URL})?$")],
+                              metadata={"description": "An http(s) URL of an image; empty: no banner."})
     description = ma.fields.String(required=True, validate=validate.Length(min=1, max=20000))
     metadata_entries = _list(ma.fields.Nested(MetadataEntrySchema), 100, data_key="metadata", load_default=list)
     name = ma.fields.String(validate=SHORT)
@@ -139,11 +155,17 @@ class ServiceDescriptionSchema(StrictSchema):
     provider_ref = ma.fields.String(data_key="provider-ref", validate=SHORT)
     references = _list(ma.fields.Nested(ReferenceSchema), 100, load_default=list)
     tags = _list(ma.fields.String(validate=validate.Length(min=1, max=128)), 64, load_default=list)
-    workflow = ma.fields.Nested(WorkflowSchema, required=True)
+    workflow = ma.fields.Nested(WorkflowSchema, required=True, metadata={
+        "description": "A `basic` workflow gives `basic` (or the deprecated `opts`), an `argo` one gives `argo`.",
+        "oneOf": [{"properties": {"type": {"enum": ["basic"]}}, "anyOf": [{"required": ["basic"]},
+                                                                           {"required": ["opts"]}]},
+                  {"properties": {"type": {"enum": ["argo"]}}, "required": ["argo"]}]})
 
     @ma.post_load
-    def _unique_tags(self, data, **_kwargs):
+    def _normalise(self, data, **_kwargs):
         data["tags"] = list(dict.fromkeys(data["tags"]))
+        if not data.get("banner"):
+            data.pop("banner", None)
         return data
 
 

@@ -1,8 +1,7 @@
 """HTTP views of the services resource: parse, call the logic, render."""
 from __future__ import annotations
 
-from flask import url_for
-import marshmallow as ma
+from flask import current_app, url_for
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload, load_only
 from flask.views import MethodView
@@ -10,12 +9,12 @@ from flask.views import MethodView
 from app.auth import current_account
 from app.extensions import Blueprint, db_session
 from app.services import logic
-from app.orders.listing import ORDER_LIST
+from app.orders.listing import ORDER_LIST, ORDER_LIST_EXAMPLE
 from app.orders.logic import service_orders
 from app.orders.schemas import OrderListRTSchema
-from app.query import ListOptionsSchema, fetch_page
+from app.query import fetch_page, list_options_parameter
 from app.services.listing import SERVICE_LIST
-from app.services.models import Service
+from app.services.models import ID_LENGTH, Service
 from app.services.schemas import (ServiceDescriptionSchema, ServiceListRTSchema, ServiceStatusRTSchema,
                                   ServiceUpdateQuerySchema)
 
@@ -23,16 +22,22 @@ from app.services.schemas import (ServiceDescriptionSchema, ServiceListRTSchema,
 LIST_ITEM_COLUMNS = sa.select(Service).options(
     load_only(Service.id, Service.name, Service.description, Service.provider_id), lazyload("*"))
 
+def _account_limits():
+    return current_app.config["MARKETPLACE"].accounts
+
+
 blp = Blueprint("services", __name__, url_prefix="/1/services",
                 description="Publish, discover, update and withdraw analytics services.")
 
 
 @blp.route("")
 class Services(MethodView):
-    @blp.arguments(ListOptionsSchema, location="query", error_status_code=400, unknown=ma.INCLUDE)
+    @blp.doc(parameters=[list_options_parameter(SERVICE_LIST, {
+        "$filter": "provider-id eq 'urn:acme:provider:geo' and contains(name,'NDVI')", "$orderby": "name desc",
+        "$top": 10, "$select": "name,description"})])
     @blp.response(200, ServiceListRTSchema)
     @blp.documented_errors(400, 401)
-    def get(self, _options):
+    def get(self):
         """List services, with OData-style $filter, $orderby, $select and paging"""
         return fetch_page(SERVICE_LIST, db_session(), LIST_ITEM_COLUMNS, "services")
 
@@ -43,10 +48,10 @@ class Services(MethodView):
         "workflow": {"type": "basic", "basic": {"image": "ghcr.io/acme/ndvi:1.2",
                                                 "command": ["python", "-m", "ndvi"]}}})
     @blp.response(201, ServiceStatusRTSchema)
-    @blp.documented_errors(400, 401, 409, 415, 422)
+    @blp.documented_errors(400, 401, 403, 409, 413, 415, 422)
     def post(self, description):
         """Publish a service"""
-        service = logic.publish_service(db_session(), current_account(), description)
+        service = logic.publish_service(db_session(), current_account(), description, _account_limits())
         return service, 201, {"Location": url_for("services.ServiceById", service_id=service.id, _external=True)}
 
 
@@ -63,11 +68,14 @@ class ServiceById(MethodView):
     @blp.response(200, ServiceStatusRTSchema)
     @blp.alt_response(201, schema=ServiceStatusRTSchema, success=True,
                       description="Created under this id (force-create=true).")
-    @blp.documented_errors(400, 401, 403, 404, 409, 415, 422)
+    @blp.documented_errors(400, 401, 403, 404, 409, 413, 415, 422)
+    @blp.doc(parameters=[{"in": "path", "name": "service_id", "required": True, "description": logic.SERVICE_ID_RULE,
+                          "schema": {"type": "string", "maxLength": ID_LENGTH,
+                                     "pattern": f"^{logic.SERVICE_ID_PATTERN.pattern}$"}}])
     def put(self, query, description, service_id):
         """Update a service, or create it under this id with force-create"""
         service, created = logic.replace_service(db_session(), current_account(), service_id, description,
-                                                 query["force_create"])
+                                                 query["force_create"], _account_limits())
         if created:
             return service, 201, {"Location": url_for("services.ServiceById", service_id=service.id,
                                                       _external=True)}
@@ -82,10 +90,10 @@ class ServiceById(MethodView):
 
 @blp.route("/<service_id>/orders")
 class ServiceOrders(MethodView):
-    @blp.arguments(ListOptionsSchema, location="query", error_status_code=400, unknown=ma.INCLUDE)
+    @blp.doc(parameters=[list_options_parameter(ORDER_LIST, ORDER_LIST_EXAMPLE)])
     @blp.response(200, OrderListRTSchema)
     @blp.documented_errors(400, 401, 404)
-    def get(self, _options, service_id):
+    def get(self, service_id):
         """List a service's orders: all of them for its provider, your own for anybody else"""
         base = service_orders(db_session(), current_account(), service_id)
         return fetch_page(ORDER_LIST, db_session(), base, "orders")

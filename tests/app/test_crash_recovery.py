@@ -17,6 +17,8 @@ from tests.serving import Api, Process, clean_environment, free_port, token_for,
 from workflows.backends.runs import RunFolder
 
 ROUNDS = int(os.environ.get("MARKETPLACE_CRASH_ROUNDS", 20))
+# While the worker is dead, orders pile up past the per-account default of waiting ones.
+QUEUES_FREELY = {"MARKETPLACE_MAX_ACTIVE_ORDERS_PER_ACCOUNT": "100000"}
 ORDER = r"""
 import os, sys, time
 args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
@@ -119,7 +121,8 @@ def crash_rounds(tmp_path, port, env, victim: Process, seed: int) -> None:
 
 def test_killing_the_whole_server_at_random_moments_runs_every_order_exactly_once(tmp_path, empty_database_url, seed):
     port = free_port()
-    env = clean_environment(tmp_path, **({"DATABASE_URL": empty_database_url} if empty_database_url else {}))
+    env = clean_environment(tmp_path, **QUEUES_FREELY,
+                            **({"DATABASE_URL": empty_database_url} if empty_database_url else {}))
     server = Process(["serve", "--port", str(port)], env, tmp_path, tmp_path / "serve.log").start()
     try:
         crash_rounds(tmp_path, port, env, server, seed)
@@ -129,7 +132,7 @@ def test_killing_the_whole_server_at_random_moments_runs_every_order_exactly_onc
 
 def test_killing_the_worker_alone_at_random_moments_runs_every_order_exactly_once(tmp_path, empty_database_url, seed):
     port = free_port()
-    env = clean_environment(tmp_path, MARKETPLACE_WORKER_PORT="0", MARKETPLACE_WEB_WORKERS="1",
+    env = clean_environment(tmp_path, MARKETPLACE_WORKER_PORT="0", MARKETPLACE_WEB_WORKERS="1", **QUEUES_FREELY,
                             **({"DATABASE_URL": empty_database_url} if empty_database_url else {}))
     Process(["db", "upgrade"], env, tmp_path, tmp_path / "upgrade.log").start().process.wait(60)
     api_server = Process(["serve", "--production", "--port", str(port)], env, tmp_path, tmp_path / "api.log").start()

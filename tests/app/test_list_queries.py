@@ -172,3 +172,34 @@ def test_a_page_token_only_works_for_its_own_filter_and_order(alice, catalogue):
                      ).status_code == 400
     with_skip = alice.get("/1/services", query_string={"$orderby": "name", "pageToken": token, "$skip": 1})
     assert with_skip.status_code == 400 and with_skip.get_json()["name"] == "$skip"
+
+
+def test_select_takes_every_field_a_list_item_shows(alice, catalogue):
+    every = "id,name,description,provider,links"
+    items = alice.get("/1/services", query_string={"$select": every}).get_json()["services"]
+    assert set(items[0]) == {"id", "name", "description", "provider", "links"}
+    orders = alice.get("/1/orders", query_string={
+        "$select": "id,name,status,status-message,ordered-at,started-at,finished-at,service,account,parameters,"
+                   "tags,links"})
+    assert orders.status_code == 200, orders.get_json()
+
+
+@pytest.mark.parametrize("option", ["$filter", "$orderby", "$top", "$skip", "$select", "offset", "limit",
+                                    "pageToken"])
+def test_an_empty_option_counts_as_absent(alice, catalogue, option):
+    assert names(alice, **{option: ""}) == names(alice)
+    assert names(alice, **{option: "  "}) == names(alice)
+
+
+def test_a_field_named_twice_in_orderby_keeps_its_first_place(alice, catalogue):
+    assert names(alice, **{"$orderby": "name desc,name asc"}) == names(alice, **{"$orderby": "name desc"})
+
+
+def test_every_example_of_the_spec_succeeds(alice, catalogue):
+    spec = alice.get("/openapi.json").get_json()
+    for path in ("/1/services", "/1/orders"):
+        (options,) = [p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == "options"]
+        response = alice.get(path, query_string=options["example"])
+        assert response.status_code == 200, (path, response.get_json())
+    # The README's own example.
+    assert alice.get("/1/services", query_string={"$select": "name,description"}).status_code == 200

@@ -10,19 +10,6 @@ from app.services.models import Service
 from tests.factories import service_description
 
 
-@pytest.fixture
-def ready_service(app, alice):
-    """Alice publishes a service; the worker (issue 5) is stood in for by marking it ready."""
-    def make(**overrides):
-        service = alice.post("/1/services", json=service_description(**overrides)).get_json()
-        session = app.extensions["database"].sessions()
-        with session.begin():
-            session.get(Service, service["id"]).status = "ready"
-        session.close()
-        return service
-    return make
-
-
 def order(client, service_id, parameters=({"name": "scene", "value": "S2A"},), headers=None, **extra):
     return client.post("/1/orders", json={"service-id": service_id, "parameters": list(parameters), **extra},
                        headers=headers or {})
@@ -277,3 +264,73 @@ def test_order_lists_take_the_odata_options(ready_service, bob, as_account, alic
                          query_string={"$filter": "account eq 'carol'"}).get_json()["orders"]
     assert [o["name"] for o in provider] == ["carols"]
     assert second["id"] not in [o["id"] for o in listed]
+
+
+def test_a_service_id_published_again_by_another_account_shows_none_of_the_earlier_orders(
+        app, alice, bob, as_account):
+    service_id = "urn:acme:service:wc"
+    assert alice.put(f"/1/services/{service_id}?force-create=true", json=service_description()).status_code == 201
+    session = app.extensions["database"].sessions()
+    with session.begin():
+        session.get(Service, service_id).status = "ready"
+    session.close()
+    earlier = order(bob, service_id, name="bob's").get_json()
+    assert alice.delete(f"/1/services/{service_id}").status_code == 204
+
+    carol = as_account("carol")
+    assert carol.put(f"/1/services/{service_id}?force-create=true", json=service_description()).status_code == 201
+    assert carol.get(f"/1/services/{service_id}/orders").get_json()["orders"] == []
+    assert carol.get(f"/1/orders/{earlier['id']}").status_code == 404
+    assert bob.get(f"/1/services/{service_id}/orders").get_json()["orders"] == []
+    # The order itself stays with the accounts it belonged to.
+    assert bob.get(f"/1/orders/{earlier['id']}").status_code == 200
+    assert alice.get(f"/1/orders/{earlier['id']}").status_code == 200
+
+
+def test_an_idempotency_key_reused_with_another_request_is_422(ready_service, bob, stored):
+    service = ready_service()
+    first = order(bob, service["id"], headers={"Idempotency-Key": "k-2"})
+    before = stored()
+    other = order(bob, service["id"], [{"name": "scene", "value": "another"}], headers={"Idempotency-Key": "k-2"})
+    assert other.status_code == 422
+    assert (other.get_json()["name"], other.get_json()["value"]) == ("Idempotency-Key", "k-2")
+    assert "another request" in other.get_json()["message"]
+    assert stored() == before
+    assert order(bob, service["id"], headers={"Idempotency-Key": "k-2"}).get_json() == first.get_json()
+
+
+@pytest.fixture
+def account_limits(app):
+    import dataclasses
+
+    from app.config import AccountLimits
+
+    def set_limits(**limits):
+        config = app.config["MARKETPLACE"]
+        app.config["MARKETPLACE"] = dataclasses.replace(config, accounts=AccountLimits(**limits))
+    return set_limits
+
+
+def test_an_account_may_have_only_so_many_orders_waiting_or_running(ready_service, bob, account_limits):
+    account_limits(active_orders=2)
+    service = ready_service()
+    first, _second = (order(bob, service["id"]).get_json() for _ in range(2))
+    refused = order(bob, service["id"])
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "2 orders waiting or running" in refused.get_json()["message"]
+    assert len(bob.get("/1/orders").get_json()["orders"]) == 2
+    assert bob.post(f"/1/orders/{first['id']}/cancel").status_code == 202
+    assert order(bob, service["id"]).status_code == 201
+
+
+def test_a_provider_may_publish_only_so_many_services(alice, account_limits):
+    account_limits(services=2)
+    published = [alice.post("/1/services", json=service_description()).get_json() for _ in range(2)]
+    for response in (alice.post("/1/services", json=service_description()),
+                     alice.put("/1/services/urn:acme:service:third?force-create=true", json=service_description())):
+        assert response.status_code == 403
+        assert response.get_json()["message"].startswith("this account has published 2 services, the most it may")
+    assert alice.put(f"/1/services/{published[0]['id']}", json=service_description(name="v2")).status_code == 200
+    assert alice.delete(f"/1/services/{published[0]['id']}").status_code == 204
+    assert alice.post("/1/services", json=service_description()).status_code == 201

@@ -222,3 +222,30 @@ def test_docs_and_spec_need_no_token(as_account):
     anonymous = as_account(None)
     assert anonymous.get("/openapi.json").status_code == 200
     assert anonymous.get("/docs").status_code == 200
+
+
+# --- races and limits -------------------------------------------------------------------------
+
+def test_concurrent_force_creates_of_one_id_answer_one_201_and_200s(alice):
+    import threading
+
+    callers, barrier, statuses = 50, threading.Barrier(50), []
+
+    def put():
+        barrier.wait()
+        response = alice.put("/1/services/urn:acme:service:race?force-create=true", json=service_description())
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=put) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * (callers - 1) + [201]
+    assert alice.get("/1/services/urn:acme:service:race").get_json()["tags"] == ["ag", "ndvi"]
+
+
+def test_an_empty_banner_means_none(alice):
+    service = publish(alice, banner="")
+    assert "banner" not in service
+    assert publish(alice, banner="https://example.org/b.png")["banner"] == "https://example.org/b.png"
