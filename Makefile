@@ -10,6 +10,7 @@ serve: $(VENV)/.installed
 	$(BIN)/marketplace serve
 
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 openapi: $(VENV)/.installed

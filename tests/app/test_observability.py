@@ -82,10 +82,11 @@ def test_metrics_are_summed_across_gunicorn_workers_in_multiprocess_mode(tmp_pat
 
 def test_the_worker_serves_health_readiness_and_metrics(app, config):
     import json
+    import socket
     import urllib.request
+
     from app.worker import Worker
     from app.worker.health import health_app, serve_health
-    import socket
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

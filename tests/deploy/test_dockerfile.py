@@ -172,7 +172,8 @@ def test_two_python_slim_stages(stages, builder, final):
 def test_builder_makes_wheels_of_the_project_and_its_dependencies(builder):
     runs = " ".join(i.value for i in builder.all("RUN"))
     assert "pip wheel --no-deps -w /wheels ." in runs
-    assert re.search(r"pip wheel -c constraints.txt -w /wheels \S*marketplace-\*\.whl", runs), runs  # the locked versions
+    # the locked versions
+    assert re.search(r"pip wheel -c constraints.txt -w /wheels \S*marketplace-\*\.whl", runs), runs
 
 
 def test_builder_copies_every_package_the_wheel_includes(builder):
