@@ -84,6 +84,26 @@ def worker(interval: float, host: str) -> None:
     loop.run(stop, interval)
 
 
+@main.command(help="Exit 0 when this container's API or worker answers /healthz: the image's HEALTHCHECK, "
+                    "whichever of the two the container runs.")
+@click.option("--api-port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--worker-port", envvar="MARKETPLACE_WORKER_PORT", default=Config.worker_port, show_default=True,
+              type=click.IntRange(0, 65535), help="Default: MARKETPLACE_WORKER_PORT (0: the worker serves none).")
+@click.option("--timeout", default=4.0, show_default=True, type=click.FloatRange(0.1, 60))
+def healthcheck(api_port: int, worker_port: int, timeout: float) -> None:
+    import urllib.request
+
+    # Not the configuration: reading it may create the secret key file, and a probe changes nothing.
+    ports = [port for port in (api_port, worker_port) if port]
+    for port in ports:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=timeout):
+                return  # urlopen raises on any status but 2xx
+        except OSError:
+            continue
+    raise click.ClickException(f"nothing answered /healthz on 127.0.0.1 port {' or '.join(map(str, ports))}")
+
+
 @main.command(help="Print a bearer token for ACCOUNT, signed with this server's secret.")
 @click.option("--account", required=True, help="The account the token speaks for (its subject).")
 @click.option("--ttl", "ttl_seconds", type=click.IntRange(60, 366 * 24 * 3600), default=None,

@@ -141,3 +141,22 @@ def test_production_text_logs_are_timestamped_and_gunicorn_needs_no_writable_hom
     assert lines and all(re.match(UTC_MILLISECONDS + " ", line) for line in lines), lines
     assert any("gunicorn.error" in line for line in lines), lines
     assert not [line for line in lines if " WARNING " in line or " ERROR " in line], lines
+
+
+def test_the_healthcheck_command_passes_for_an_api_or_a_worker_and_fails_when_none_answers(app, config):
+    from click.testing import CliRunner
+
+    from app.cli import main
+    from app.worker import Worker
+    from app.worker.health import health_app, serve_health
+    listening, silent = free_port(), free_port()
+    worker = Worker(app.extensions["database"], config)
+    serve_health(health_app(app.extensions["database"], worker.backend, worker.metrics), "127.0.0.1", listening)
+
+    def healthcheck(api_port: int, worker_port: int):
+        return CliRunner().invoke(main, ["healthcheck", "--api-port", str(api_port), "--timeout", "2"],
+                                  env={"MARKETPLACE_WORKER_PORT": str(worker_port)})
+    assert healthcheck(listening, silent).exit_code == 0  # the API's container
+    assert healthcheck(silent, listening).exit_code == 0  # the worker's
+    failed = healthcheck(silent, 0)
+    assert failed.exit_code == 1 and f"port {silent}" in failed.output
