@@ -62,6 +62,7 @@ def _safe_url(url: str) -> str:
 @click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.05, 60))
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address of the health and metrics server.")
 def worker(interval: float, host: str) -> None:
+    import logging
     import signal
     import threading
 
@@ -75,12 +76,14 @@ def worker(interval: float, host: str) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    click.echo(f"worker running against {_safe_url(config.database_url)} ({config.backend} backend)")
+    # Logged, not echoed: in json mode every line of the worker's output is one JSON object.
+    log = logging.getLogger("marketplace.worker")
+    log.info("worker running against %s (%s backend)", _safe_url(config.database_url), config.backend)
     database = Database(config.database_url)
     loop = Worker(database, config)
     if config.worker_port:
         serve_health(health_app(database, loop.backend, loop.metrics), host, config.worker_port)
-        click.echo(f"worker health and metrics on http://{host}:{config.worker_port}/readyz and /metrics")
+        log.info("worker health and metrics on http://%s:%s/readyz and /metrics", host, config.worker_port)
     loop.run(stop, interval)
 
 

@@ -143,6 +143,21 @@ def test_production_text_logs_are_timestamped_and_gunicorn_needs_no_writable_hom
     assert not [line for line in lines if " WARNING " in line or " ERROR " in line], lines
 
 
+def test_the_worker_logs_one_json_object_per_line(tmp_path):
+    port = free_port()
+    env = clean_environment(tmp_path, MARKETPLACE_LOG_FORMAT="json", MARKETPLACE_WORKER_PORT=str(port),
+                            MARKETPLACE_SANDBOX="none")
+    assert Process(["db", "upgrade"], env, tmp_path, tmp_path / "upgrade.log").start().process.wait(60) == 0
+    log = tmp_path / "worker.log"
+    worker = Process(["worker", "--host", "127.0.0.1"], env, tmp_path, log).start()
+    try:
+        wait_until(Api(f"http://127.0.0.1:{port}", "").answers, 60, "the worker's health server answering")
+    finally:
+        worker.stop()
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert any(entry["message"].startswith("worker running against") for entry in entries), entries
+
+
 def test_the_healthcheck_command_passes_for_an_api_or_a_worker_and_fails_when_none_answers(app, config):
     from click.testing import CliRunner
 
