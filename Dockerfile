@@ -57,7 +57,7 @@ USER 10001
 EXPOSE 8080 8081
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
+    CMD ["marketplace", "healthcheck", "--timeout", "4"]
 
 ENTRYPOINT ["marketplace"]
 CMD ["serve", "--production", "--host", "0.0.0.0", "--port", "8080"]

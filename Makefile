@@ -10,6 +10,8 @@ serve: $(VENV)/.installed
 	$(BIN)/marketplace serve
 
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 openapi: $(VENV)/.installed

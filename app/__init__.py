@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from flask import Flask, request
 
+from app import errors, observability, request_guards
 from app.auth import authenticate_request, make_verifier
 from app.config import Config
 from app.db import Database
 from app.docs import OPENAPI_SETTINGS, docs_assets
-from app import errors, observability
 from app.extensions import BEARER_SCHEME, Api
 from app.health import health
-from app import request_guards
 from app.request_guards import API_PREFIX
+
 
 def _authenticate():
     if request.path.startswith(API_PREFIX) and request.method != "OPTIONS":

@@ -62,6 +62,7 @@ def _safe_url(url: str) -> str:
 @click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.05, 60))
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address of the health and metrics server.")
 def worker(interval: float, host: str) -> None:
+    import logging
     import signal
     import threading
 
@@ -75,13 +76,35 @@ def worker(interval: float, host: str) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    click.echo(f"worker running against {_safe_url(config.database_url)} ({config.backend} backend)")
+    # Logged, not echoed: in json mode every line of the worker's output is one JSON object.
+    log = logging.getLogger("marketplace.worker")
+    log.info("worker running against %s (%s backend)", _safe_url(config.database_url), config.backend)
     database = Database(config.database_url)
     loop = Worker(database, config)
     if config.worker_port:
         serve_health(health_app(database, loop.backend, loop.metrics), host, config.worker_port)
-        click.echo(f"worker health and metrics on http://{host}:{config.worker_port}/readyz and /metrics")
+        log.info("worker health and metrics on http://%s:%s/readyz and /metrics", host, config.worker_port)
     loop.run(stop, interval)
+
+
+@main.command(help="Exit 0 when this container's API or worker answers /healthz: the image's HEALTHCHECK, "
+                    "whichever of the two the container runs.")
+@click.option("--api-port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--worker-port", envvar="MARKETPLACE_WORKER_PORT", default=Config.worker_port, show_default=True,
+              type=click.IntRange(0, 65535), help="Default: MARKETPLACE_WORKER_PORT (0: the worker serves none).")
+@click.option("--timeout", default=4.0, show_default=True, type=click.FloatRange(0.1, 60))
+def healthcheck(api_port: int, worker_port: int, timeout: float) -> None:
+    import urllib.request
+
+    # Not the configuration: reading it may create the secret key file, and a probe changes nothing.
+    ports = [port for port in (api_port, worker_port) if port]
+    for port in ports:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=timeout):
+                return  # urlopen raises on any status but 2xx
+        except OSError:
+            continue
+    raise click.ClickException(f"nothing answered /healthz on 127.0.0.1 port {' or '.join(map(str, ports))}")
 
 
 @main.command(help="Print a bearer token for ACCOUNT, signed with this server's secret.")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from workflows.backends.sandbox import SANDBOX_MODES, Limits, SandboxSettings
 from workflows.settings import CompileSettings, parse_resource_kinds
@@ -190,7 +190,7 @@ class Config:
     token_ttl_seconds: int = 24 * 3600
     log_format: str = "text"
     log_level: str = "INFO"
-    web: "WebServerSettings" = field(default_factory=lambda: WebServerSettings())
+    web: WebServerSettings = field(default_factory=lambda: WebServerSettings())
     compile: CompileSettings = field(default_factory=CompileSettings)
     limits: Limits = field(default_factory=Limits)  # of each order on the local backend
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
@@ -204,7 +204,7 @@ class Config:
         return self.data_dir / "runs"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
         env = os.environ if env is None else env
         data_dir = Path(env.get("MARKETPLACE_DATA_DIR") or Path.cwd()).resolve()
         database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / DATABASE_FILE_NAME}"

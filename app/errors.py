@@ -132,8 +132,8 @@ def from_http_exception(error: HTTPException, inputs: dict[str, Any]) -> ApiErro
     if "messages" in data:
         api_error = validation_error(error.code, data["messages"], inputs)
     elif error.code and error.code >= 500:
-        log.exception("unhandled error on %s %s", request.method, request.path,
-                      exc_info=getattr(error, "original_exception", None) or error)
+        log.error("unhandled error on %s %s", request.method, request.path,
+                  exc_info=getattr(error, "original_exception", None) or error)
         api_error = ApiError("the server failed to handle this request", status_code=error.code)
     else:
         api_error = ApiError(data.get("message") or error.description or error.name, status_code=error.code)

@@ -1,14 +1,15 @@
 """Request ids, one structured log line per request, and Prometheus metrics."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import time
 import uuid
+from datetime import UTC, datetime
 
 import flask
+import pythonjsonlogger.json
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -73,35 +74,44 @@ def init_app(app: flask.Flask) -> None:
     app.add_url_rule("/metrics", "metrics", metrics_view)
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line, for log collectors in production."""
+def _utc_milliseconds(record: logging.LogRecord) -> str:
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
-                 "logger": record.name, "message": record.getMessage()}
-        for key in ("http", "order_id", "service_id"):
-            if hasattr(record, key):
-                entry[key] = getattr(record, key)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+
+class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+    """One JSON object per line, for log collectors in production; a record's extras (`http`,
+    `order_id`, ...) become keys of their own."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", json_default=str,
+                         rename_fields={"asctime": "time", "levelname": "level", "name": "logger",
+                                        "exc_info": "exception"})
+
+    def formatTime(self, record, datefmt=None):
+        return _utc_milliseconds(record)
 
 
 class TextFormatter(logging.Formatter):
     """Readable lines for the embedded mode."""
 
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatTime(self, record, datefmt=None):
+        return _utc_milliseconds(record)
+
     def format(self, record: logging.LogRecord) -> str:
         http = getattr(record, "http", None)
         if http:
-            return (f"{http['method']} {http['path']} {http['status']} {http['duration_ms']}ms "
-                    f"id={http['request_id']}")
+            return (f"{self.formatTime(record)} {http['method']} {http['path']} {http['status']} "
+                    f"{http['duration_ms']}ms id={http['request_id']}")
         return super().format(record)
 
 
 def configure_logging(log_format: str, level: str) -> None:
+    """Every line, ours and gunicorn's (see app.production), goes through this one handler."""
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if log_format == "json" else
-                         TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 from prometheus_client import multiprocess
 
@@ -15,6 +16,17 @@ def _forget_worker_metrics(_server, worker) -> None:
     """A gunicorn worker ended: drop its live gauges from the multiprocess metrics folder."""
     if os.environ.get(MULTIPROCESS_ENV):
         multiprocess.mark_process_dead(worker.pid)
+
+
+class _RootHandlerLogger(glogging.Logger):
+    """gunicorn's error and access lines go to the root handler of app.observability, so they
+    share the format of every other line (one JSON object each in json mode)."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            log.handlers.clear()
+            log.propagate = True
 
 
 class ProductionServer(BaseApplication):
@@ -30,6 +42,10 @@ class ProductionServer(BaseApplication):
             "accesslog": None,  # our own access log line carries the request id and route
             "forwarded_allow_ips": "*",
             "child_exit": _forget_worker_metrics,
+            "logger_class": _RootHandlerLogger,
+            # Nothing here uses gunicornc; its socket would need a writable $HOME or
+            # $XDG_RUNTIME_DIR, which a read-only root filesystem does not give.
+            "control_socket_disable": True,
         }
         use_json_errors_in_gunicorn()
         super().__init__()

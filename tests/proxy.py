@@ -15,7 +15,7 @@ class CuttableProxy:
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
 
-    def start(self) -> "CuttableProxy":
+    def start(self) -> CuttableProxy:
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))

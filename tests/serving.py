@@ -45,7 +45,7 @@ class Process:
         self.args, self.env, self.cwd, self.log = args, env, cwd, log
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "Process":
+    def start(self) -> Process:
         with open(self.log, "ab") as output:
             self.process = subprocess.Popen([sys.executable, "-m", "app.cli", *self.args], cwd=self.cwd, env=self.env,
                                             stdin=subprocess.DEVNULL, stdout=output, stderr=output,

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from workflows.names import object_annotations, object_labels, object_name
 from workflows.problems import Problem

@@ -4,10 +4,10 @@ and what the schema cannot see (missing templates, undeclared parameters, defaul
 orders). Problems carry paths from the service document's root (`workflow.argo.spec.templates.0.name`)."""
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from workflows.argo import (ROOT, ArgoDefinition, ArgoDefinitionError, compile_argo_workflow,
-                            parse_argo_definition, walk)
+from workflows.argo import ROOT, ArgoDefinition, ArgoDefinitionError, compile_argo_workflow, parse_argo_definition, walk
 from workflows.argo_forbidden import forbidden_problems
 from workflows.argo_pods import pod_problems
 from workflows.argo_resources import resource_problems

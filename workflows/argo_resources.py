@@ -11,7 +11,8 @@ elsewhere: all three are refused.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from workflows.argo import ArgoDefinition
 from workflows.argo_forbidden import forbidden_in

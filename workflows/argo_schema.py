@@ -20,7 +20,7 @@ from workflows.problems import Problem
 ARGO_VERSION = "4.0.5"  # of the Argo Workflows schema hera's models are generated from
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _keys(model: type[pydantic.BaseModel]) -> dict[str, Any]:
     """The keys a model accepts (aliases and names) → the annotation of each."""
     keys = {}
@@ -29,7 +29,7 @@ def _keys(model: type[pydantic.BaseModel]) -> dict[str, Any]:
     return keys
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _models_in(annotation: Any) -> tuple[list[type[pydantic.BaseModel]], Any]:
     """The models an annotation may hold directly, and what a list or mapping holds."""
     origin = typing.get_origin(annotation)

@@ -6,7 +6,8 @@ argument values) at publish, where a bad one would otherwise refuse every order 
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from workflows.argo import ArgoDefinition
 from workflows.problems import Problem

@@ -8,7 +8,8 @@ MARKETPLACE_SERVICE_ID.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from workflows.names import object_annotations, object_labels, object_name
 from workflows.settings import CompileSettings

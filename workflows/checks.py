@@ -3,7 +3,8 @@ Problems carry paths from the service document's root (`workflow.basic.cpu.reque
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from kubernetes.utils.quantity import parse_quantity
 

@@ -2,7 +2,8 @@
 checks of that manifest and of the order's values."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from workflows.argo import ArgoDefinitionError, compile_argo_workflow, parse_argo_definition
 from workflows.argo_checks import check_argo_workflow, safety_problems

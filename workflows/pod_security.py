@@ -8,9 +8,10 @@ wrong type are refused too, as the admission controller would not read them as a
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from workflows.problems import Problem
 

@@ -12,13 +12,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.config import AccountLimits
+from app.db import utcnow
 from app.errors import Conflict, Forbidden, InvalidParameterValue, NotFound, TooManyRequests
 from app.orders.models import Order, OrderLogLine
 from app.services.logic import get_service
 from app.services.models import ID_LENGTH, Service
-from app.db import utcnow
-from app.status import (ACTIVE_ORDER_STATUSES, FINISHED_ORDER_STATUSES, OrderStatus, ServiceStatus,
-                        check_order_transition)
+from app.status import (
+    ACTIVE_ORDER_STATUSES,
+    FINISHED_ORDER_STATUSES,
+    OrderStatus,
+    ServiceStatus,
+    check_order_transition,
+)
 from workflows.compile import dry_run, value_problems
 from workflows.names import PLACEHOLDER_ORDER_ID
 from workflows.parameters import ParameterValueError, resolve_order_values

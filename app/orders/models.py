@@ -43,7 +43,7 @@ class Order(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    tag_rows: Mapped[list["OrderTag"]] = relationship(
+    tag_rows: Mapped[list[OrderTag]] = relationship(
         order_by="OrderTag.position", cascade="all, delete-orphan", lazy="selectin")
 
     @property

@@ -7,10 +7,18 @@ from flask.views import MethodView
 from app.auth import current_account
 from app.extensions import Blueprint, db_session
 from app.orders import logic
-from app.orders.schemas import (IdempotencyHeaderSchema, LogsQuerySchema, OrderDryRunRTSchema, OrderListRTSchema,
-                                OrderLogsRTSchema, OrderQuerySchema, OrderRequestSchema, OrderRTSchema,
-                                OrderTasksRTSchema)
 from app.orders.listing import ORDER_LIST, ORDER_LIST_EXAMPLE
+from app.orders.schemas import (
+    IdempotencyHeaderSchema,
+    LogsQuerySchema,
+    OrderDryRunRTSchema,
+    OrderListRTSchema,
+    OrderLogsRTSchema,
+    OrderQuerySchema,
+    OrderRequestSchema,
+    OrderRTSchema,
+    OrderTasksRTSchema,
+)
 from app.paging import page_result
 from app.query import fetch_page, list_options_parameter
 

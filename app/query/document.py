@@ -4,7 +4,8 @@ its own query parameter, as clients send them), so that the schema can say exact
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from app.query.filtering import MAX_LENGTH as MAX_FILTER_LENGTH
 from app.query.listing import ListSpec

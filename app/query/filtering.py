@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from odata_query import ast
@@ -169,8 +170,8 @@ class _Translator:
                                 f"{', '.join(f'{name}/{m}' for m in collection.members)}")
             field = self._declared.get(name)
             if not isinstance(field, Field) or not field.filterable:
-                raise BadRequest(f"$filter: {name} is not a field you can filter on; fields: "
-                                 f"{', '.join(sorted(n for n, f in self._declared.items() if getattr(f, 'filterable', True)))}",
+                filterable = sorted(n for n, f in self._declared.items() if getattr(f, "filterable", True))
+                raise BadRequest(f"$filter: {name} is not a field you can filter on; fields: {', '.join(filterable)}",
                                  name=OPTION, value=self._text)
             return field.column, field.kind
         if isinstance(node, ast.Attribute) and isinstance(node.owner, ast.Identifier):
@@ -207,7 +208,7 @@ class _Translator:
                 value = datetime.fromisoformat(node.val.replace("Z", "+00:00"))
             except ValueError:
                 raise self.fail(f"{node.val} is not a date-time") from None
-            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
         shown = getattr(node, "val", type(node).__name__)
         raise self.fail(f"{shown!r} is not a {kind} value" if kind != DATETIME else
                         f"{shown!r} is not a date-time (write e.g. 2026-01-31T12:00:00Z, no quotes)")

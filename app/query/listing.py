@@ -1,8 +1,9 @@
 """A list endpoint declares its fields once; `fetch` applies the options and builds the page."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa

@@ -1,8 +1,8 @@
 """The list options as given: checked for unknown, repeated and conflicting keys, then parsed."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from werkzeug.datastructures import MultiDict
 

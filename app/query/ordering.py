@@ -3,8 +3,9 @@ descending: PostgreSQL's default, so one index serves both directions), and the 
 after a row agrees with that on every database."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -82,6 +83,6 @@ def seek_after(terms: list[SortTerm], values: list[Any]):
         return sa.or_(after, terms[0].field.column.is_(None)) if _nullable(terms[0]) else after
     alternatives = []
     for index, term in enumerate(terms):
-        equal_before = [_equal(t, v) for t, v in zip(terms[:index], values[:index])]
+        equal_before = [_equal(t, v) for t, v in zip(terms[:index], values[:index], strict=True)]
         alternatives.append(sa.and_(*equal_before, _after(term, values[index])))
     return sa.or_(*alternatives)

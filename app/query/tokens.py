@@ -38,4 +38,4 @@ def read_token(secret: str, token: str, filter_text: str | None, terms: list[Sor
     if not isinstance(values, list) or len(values) != len(terms):
         raise BadRequest("pageToken is not one this server made", name=OPTION, value=token)
     return [datetime.fromisoformat(value) if term.field.kind == DATETIME and value is not None else value
-            for term, value in zip(terms, values)]
+            for term, value in zip(terms, values, strict=True)]

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.config import AccountLimits
-from app.errors import Forbidden, InvalidParameterValue, NotFound
 from app.auth import require_owner
+from app.config import AccountLimits
 from app.db import utcnow
+from app.errors import Forbidden, InvalidParameterValue, NotFound
 from app.services.models import ID_LENGTH, Service
 from app.status import ServiceStatus, check_service_transition
 from workflows.parameters import canonical_value, check_parameter_definitions

@@ -44,9 +44,9 @@ class Service(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    tag_rows: Mapped[list["ServiceTag"]] = relationship(
+    tag_rows: Mapped[list[ServiceTag]] = relationship(
         order_by="ServiceTag.position", cascade="all, delete-orphan", lazy="selectin")
-    metadata_rows: Mapped[list["ServiceMetadata"]] = relationship(
+    metadata_rows: Mapped[list[ServiceMetadata]] = relationship(
         order_by="ServiceMetadata.position", cascade="all, delete-orphan", lazy="selectin")
 
     @property

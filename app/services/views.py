@@ -1,22 +1,26 @@
 """HTTP views of the services resource: parse, call the logic, render."""
 from __future__ import annotations
 
-from flask import current_app, url_for
 import sqlalchemy as sa
-from sqlalchemy.orm import lazyload, load_only
+from flask import current_app, url_for
 from flask.views import MethodView
+from sqlalchemy.orm import lazyload, load_only
 
 from app.auth import current_account
 from app.extensions import Blueprint, db_session
-from app.services import logic
 from app.orders.listing import ORDER_LIST, ORDER_LIST_EXAMPLE
 from app.orders.logic import service_orders
 from app.orders.schemas import OrderListRTSchema
 from app.query import fetch_page, list_options_parameter
+from app.services import logic
 from app.services.listing import SERVICE_LIST
 from app.services.models import ID_LENGTH, Service
-from app.services.schemas import (ServiceDescriptionSchema, ServiceListRTSchema, ServiceStatusRTSchema,
-                                  ServiceUpdateQuerySchema)
+from app.services.schemas import (
+    ServiceDescriptionSchema,
+    ServiceListRTSchema,
+    ServiceStatusRTSchema,
+    ServiceUpdateQuerySchema,
+)
 
 # A list item shows four columns: load only those (no JSON documents, no tags or metadata).
 LIST_ITEM_COLUMNS = sa.select(Service).options(

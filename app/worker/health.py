@@ -39,7 +39,8 @@ class _StateCollector:
         orders = GaugeMetricFamily("marketplace_orders", "Orders by status", labels=["status"])
         try:
             with self._database.engine.connect() as connection:
-                for status, count in connection.execute(sa.select(Order.status, sa.func.count()).group_by(Order.status)):
+                counts = sa.select(Order.status, sa.func.count()).group_by(Order.status)
+                for status, count in connection.execute(counts):
                     orders.add_metric([status], count)
         except sa.exc.SQLAlchemyError:
             pass

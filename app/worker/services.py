@@ -20,7 +20,8 @@ def workflow_problems(service: Service, workflow_types: frozenset[str], settings
     return compiled_workflow_problems(workflow, service.parameters, settings)
 
 
-def build_pending_services(session: Session, workflow_types: frozenset[str], settings: CompileSettings, batch: int = 20) -> int:
+def build_pending_services(session: Session, workflow_types: frozenset[str], settings: CompileSettings,
+                           batch: int = 20) -> int:
     """Build up to `batch` pending services in one transaction. Rows are claimed with
     FOR UPDATE SKIP LOCKED, so concurrent workers never build the same service twice."""
     claimed = session.scalars(sa.select(Service).where(Service.status == ServiceStatus.PENDING)

@@ -1,13 +1,14 @@
 """services, tags and metadata
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 15:48:15.938459
 """
-from alembic import op
 import sqlalchemy as sa
-import app.db
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import app.db
 
 revision = '0001'
 down_revision = None

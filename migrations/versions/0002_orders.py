@@ -4,10 +4,11 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22 16:00:25.263535
 """
-from alembic import op
 import sqlalchemy as sa
-import app.db
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import app.db
 
 revision = '0002'
 down_revision = '0001'

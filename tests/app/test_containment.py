@@ -83,7 +83,8 @@ def test_a_hostile_order_can_touch_nothing_of_the_server_or_other_orders(tmp_pat
     assert done["status"] == "succeeded", (done, lines)
     attempts = [line for line in lines if not line.startswith("environment: ")]
     assert len(attempts) == 6 and all(": refused (" in line for line in attempts), attempts
-    [environment] = [json.loads(line.removeprefix("environment: ")) for line in lines if line.startswith("environment: ")]
+    [environment] = [json.loads(line.removeprefix("environment: ")) for line in lines
+                     if line.startswith("environment: ")]
     assert set(environment) <= DOCUMENTED_ENVIRONMENT, environment
     secret = (tmp_path / ".marketplace-secret-key").read_text().strip()
     assert not any(secret in line for line in lines)

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -48,7 +48,7 @@ class NoPods:
 
 
 def load_orders(database: Database) -> list[str]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ids = [f"urn:marketplace:order:{uuid.uuid4()}" for _ in range(ORDERS)]
     rows = [{"id": order_id, "account": "bench", "service_id": "urn:bench:service", "service_owner": "bench",
              "service_version": 1, "status": "executing", "parameters": [], "workflow": BASIC,
@@ -86,7 +86,7 @@ def reconcile_under_load(url: str) -> None:
                 version += 1
                 complete = round_ == EVENTS_PER_ORDER - 1
                 if complete:
-                    final_event_at[order_id] = datetime.now(timezone.utc)
+                    final_event_at[order_id] = datetime.now(UTC)
                 backend.apply_event(JOBS, "MODIFIED", job(order_id, version, complete))
         fed.set()
 

@@ -14,7 +14,8 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import sqlalchemy as sa
 
@@ -46,7 +47,7 @@ QUERIES = {
 def load(url: str) -> None:
     engine = make_engine(url)
     upgrade(engine)
-    rng, start = random.Random(7), datetime(2026, 1, 1, tzinfo=timezone.utc)
+    rng, start = random.Random(7), datetime(2026, 1, 1, tzinfo=UTC)
     services, tags = [], []
     for i in range(ROWS):
         service_id = f"urn:bench:service:{uuid.UUID(int=rng.getrandbits(128))}"
@@ -106,7 +107,7 @@ def measure(label: str, url: str) -> list[tuple]:
         options = {"$top": PAGE, **({"$filter": filter_text} if filter_text else {})}
         deep_options = {**options, "pageToken": make_token(SECRET, filter_text, terms, after)} if after else options
 
-        def api(query):
+        def api(query, page):
             response = client.get("/1/services", query_string=query, headers=headers)
             assert response.status_code == 200, response.get_json()
             assert len(response.get_json()["services"]) == PAGE or page == 1
@@ -118,8 +119,9 @@ def measure(label: str, url: str) -> list[tuple]:
         deep_statement = core_statement(filter_text, after)[0]
         if engine.dialect.name == "postgresql":
             explain(engine, deep_statement, name)
-        row = (label, name, matching, page, median_ms(lambda: api(options)), median_ms(lambda: api(deep_options)),
-               median_ms(lambda: core(first_statement)), median_ms(lambda: core(deep_statement)))
+        row = (label, name, matching, page, median_ms(partial(api, options, page)),
+               median_ms(partial(api, deep_options, page)),
+               median_ms(partial(core, first_statement)), median_ms(partial(core, deep_statement)))
         results.append(row)
         print_row(row)
     app.extensions["database"].dispose()
@@ -137,7 +139,8 @@ def explain(engine, statement, name: str) -> None:
 
 def print_row(row) -> None:
     label, name, matching, page, api1, api_deep, sql1, sql_deep = row
-    print(f"{label:10} {name:28} {matching:>7} rows  page {page:>4} | API p1 {api1:7.2f} ms  p{page} {api_deep:7.2f} ms "
+    print(f"{label:10} {name:28} {matching:>7} rows  page {page:>4} | "
+          f"API p1 {api1:7.2f} ms  p{page} {api_deep:7.2f} ms "
           f"(deep/p1 {api_deep / api1:4.2f}x) | SQL p1 {sql1:6.2f} ms  p{page} {sql_deep:6.2f} ms | "
           f"API/SQL p1 {api1 / sql1:4.2f}x  p{page} {api_deep / sql_deep:4.2f}x", flush=True)
 

@@ -54,7 +54,8 @@ def main() -> int:
     reference = statistics.median(times["direct"])
     for mode, samples in times.items():
         median = statistics.median(samples)
-        print(f"{mode:>10}: median {median * 1000:7.1f} ms  p90 {sorted(samples)[int(len(samples) * 0.9)] * 1000:7.1f} ms"
+        p90 = sorted(samples)[int(len(samples) * 0.9)]
+        print(f"{mode:>10}: median {median * 1000:7.1f} ms  p90 {p90 * 1000:7.1f} ms"
               f"  ({median / reference:5.1f}x the direct run)")
     return 0
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import kmock
 import kubernetes
@@ -43,7 +44,7 @@ class Emulator:
             self._ready.set()
             await self._stop.wait()
 
-    def start(self) -> "Emulator":
+    def start(self) -> Emulator:
         self._thread.start()
         self._ready.wait(10)
         return self

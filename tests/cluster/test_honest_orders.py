@@ -11,8 +11,15 @@ import kubernetes
 
 from app.worker import Worker
 from tests.cluster.conftest import NAMESPACE, ManualClock, wait_for
-from tests.cluster.test_kubernetes_backend import (ARGO, ARGO_PARAMETERS, job_condition, order, patch, publish_ready,
-                                                   status_of)
+from tests.cluster.test_kubernetes_backend import (
+    ARGO,
+    ARGO_PARAMETERS,
+    job_condition,
+    order,
+    patch,
+    publish_ready,
+    status_of,
+)
 
 ERR_IMAGE_PULL = ("ErrImagePull", 'rpc error: failed to pull "nope:1": not found')
 BACK_OFF = ("ImagePullBackOff", 'Back-off pulling image "nope:1"')

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import kmock
 import kubernetes
-import pytest
 
 from tests.cluster.conftest import NAMESPACE, wait_for
 from tests.factories import service_description
@@ -69,7 +68,8 @@ def test_a_basic_order_runs_as_a_job_and_succeeds_with_its_logs(alice, bob, star
     assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
         "python", "-m", "ndvi", "--scene", "; rm -rf /", "--threshold", "0.3", "--mode", "fast"]
     assert status_of(bob, placed["id"])["status"] in ("scheduled", "executing")
-    patch(emulator, "jobs", name, {"metadata": {"uid": "uid-1"}, "status": {"active": 1, "startTime": "2026-11-23T10:00:00Z"}})
+    patch(emulator, "jobs", name,
+          {"metadata": {"uid": "uid-1"}, "status": {"active": 1, "startTime": "2026-11-23T10:00:00Z"}})
     add_pod(emulator, f"{name}-abcde", {"batch.kubernetes.io/controller-uid": "uid-1", "job-name": name})
     serve_log(emulator, f"{name}-abcde", "2026-11-23T10:00:01.123456789Z scene is ; rm -rf /\n"
                                          "2026-11-23T10:00:02Z done\n")
@@ -198,6 +198,7 @@ def test_submitting_twice_creates_one_job(alice, bob, start_worker, emulator):
 
 def test_the_watch_relists_after_410_gone_and_keeps_bookmarked_versions(emulator, cluster_config):
     import threading
+
     from workflows.backends.cluster import ClusterClient
     from workflows.backends.kubernetes import KubernetesBackend
     watches = []
@@ -231,7 +232,8 @@ def test_the_watch_relists_after_410_gone_and_keeps_bookmarked_versions(emulator
 
 def test_a_bookmark_moves_the_watch_on_without_a_relist(emulator, cluster_config):
     import threading
-    from workflows.backends.cluster import ClusterClient, JOBS
+
+    from workflows.backends.cluster import JOBS, ClusterClient
     from workflows.backends.watch import ResourceWatcher
     seen = []
 
@@ -250,8 +252,8 @@ def test_a_bookmark_moves_the_watch_on_without_a_relist(emulator, cluster_config
     stop = threading.Event()
     watcher.start(stop)
     try:
-        watches = wait_for(lambda: (w := emulator.call(lambda: [r for r in emulator.handler
-                                                               if r.action == kmock.action.WATCH])) and len(w) >= 2 and w)
+        watches = wait_for(lambda: (w := emulator.call(
+            lambda: [r for r in emulator.handler if r.action == kmock.action.WATCH])) and len(w) >= 2 and w)
         assert watches[1].params["resourceVersion"] == "77"
         assert watcher.relists == 1 and events == []
     finally:

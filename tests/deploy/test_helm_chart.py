@@ -198,7 +198,23 @@ def test_chart_lints_without_errors(values_file):
 
 # --- every object is valid Kubernetes -----------------------------------------------------------
 
-def test_every_object_passes_strict_kubernetes_validation(scenario):
+def supported_versions() -> list[str]:
+    """The oldest and the newest Kubernetes of Chart.yaml's kubeVersion that kubernetes-validate ships."""
+    floor = re.fullmatch(r">=(\d+)\.(\d+)\.0-0", yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["kubeVersion"])
+    assert floor, "kubeVersion is an open range: >=MAJOR.MINOR.0-0"
+    shipped = sorted({tuple(map(int, v.split(".")[:2])) for v in kubernetes_validate.utils.all_versions()})
+    supported = [v for v in shipped if v >= (int(floor[1]), int(floor[2]))]
+    assert supported, f"kubernetes-validate ships no schema of {floor[0]}"
+    return [f"{major}.{minor}.0" for major, minor in (supported[0], supported[-1])]
+
+
+def test_the_readme_states_the_charts_kubernetes_versions():
+    oldest = ".".join(supported_versions()[0].split(".")[:2])
+    assert f"a Kubernetes cluster ({oldest} or newer" in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize("version", supported_versions())
+def test_every_object_passes_strict_kubernetes_validation(scenario, version):
     values, objects = scenario
     assert objects
     checked = 0
@@ -207,7 +223,7 @@ def test_every_object_passes_strict_kubernetes_validation(scenario):
         if group in CRD_API_GROUPS:
             continue
         try:
-            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+            kubernetes_validate.validate(obj, version, strict=True)
         except kubernetes_validate.ValidationError as error:
             path = ".".join(str(part) for part in error.path)
             pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {path}: {error.message}")
@@ -387,7 +403,7 @@ def granted(role: dict) -> dict[tuple[str, str], set[str]]:
 def test_role_grants_only_what_orders_need(chart, argo):
     values = {"postgresql": {"url": DB_URL}, "argo": {"enabled": argo}}
     objects = render(chart, values)
-    role = only(objects, "Role")
+    role = only(objects, "Role", "-marketplace")
     for rule in role["rules"]:
         for field in ("apiGroups", "resources", "verbs"):
             assert "*" not in rule[field], rule
@@ -396,10 +412,30 @@ def test_role_grants_only_what_orders_need(chart, argo):
     assert of_kind(objects, "ClusterRole") == [] and of_kind(objects, "ClusterRoleBinding") == []
 
 
+@pytest.mark.parametrize("argo", [False, True])
+def test_argo_orders_run_as_a_service_account_with_what_argos_executor_needs(chart, argo):
+    values = {"postgresql": {"url": DB_URL}, "orders": {"namespace": "marketplace-orders"}, "argo": {"enabled": argo},
+              "config": {"MARKETPLACE_RUNNER_SERVICE_ACCOUNT": "order-runner"}}
+    objects = render(chart, values)
+    runners = [o for o in objects if o["metadata"]["name"].endswith("argo-runner") or
+               o["metadata"]["name"] == "order-runner"]
+    if not argo:
+        assert runners == []
+        return
+    account = only(objects, "ServiceAccount", "order-runner")
+    role, binding = only(objects, "Role", "-argo-runner"), only(objects, "RoleBinding", "-argo-runner")
+    assert {o["metadata"]["namespace"] for o in (account, role, binding)} == {"marketplace-orders"}
+    assert granted(role) == {("argoproj.io", "workflowtaskresults"): {"create", "patch"}}  # Argo >= 3.4
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "order-runner",
+                                    "namespace": "marketplace-orders"}]
+    assert only(objects, "ConfigMap")["data"]["MARKETPLACE_RUNNER_SERVICE_ACCOUNT"] == "order-runner"
+
+
 def test_role_lives_where_orders_run(chart):
     values = {"postgresql": {"url": DB_URL}, "orders": {"namespace": "marketplace-orders"}}
     objects = render(chart, values)
-    role, binding = only(objects, "Role"), only(objects, "RoleBinding")
+    role, binding = only(objects, "Role", "-marketplace"), only(objects, "RoleBinding", "-marketplace")
     assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == "marketplace-orders"
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
                                   "name": role["metadata"]["name"]}
@@ -408,7 +444,7 @@ def test_role_lives_where_orders_run(chart):
                                     "namespace": NAMESPACE}]
     # By default orders run in the release's namespace.
     objects = render(chart, {"postgresql": {"url": DB_URL}})
-    assert only(objects, "Role")["metadata"]["namespace"] == NAMESPACE
+    assert only(objects, "Role", "-marketplace")["metadata"]["namespace"] == NAMESPACE
     assert only(objects, "ConfigMap")["data"]["MARKETPLACE_NAMESPACE"] == NAMESPACE
 
 
@@ -429,7 +465,8 @@ def test_the_orders_namespace_is_labelled_for_pod_security_admission(chart, argo
     objects = render(chart, {"postgresql": {"url": DB_URL}, "orders": {"namespace": "marketplace-orders"},
                              "argo": {"enabled": argo}})
     namespace = only(objects, "Namespace")
-    assert namespace["metadata"]["name"] == "marketplace-orders" == only(objects, "Role")["metadata"]["namespace"]
+    role = only(objects, "Role", "-marketplace")
+    assert namespace["metadata"]["name"] == "marketplace-orders" == role["metadata"]["namespace"]
     assert pod_security_labels(namespace) == admission(level)
     assert namespace["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
 
@@ -482,7 +519,7 @@ def test_argo_external_pg_values(chart):
     pdb = only(objects, "PodDisruptionBudget")
     assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "api"
     assert of_kind(objects, "ServiceMonitor") == []
-    assert ("argoproj.io", "workflows") in granted(only(objects, "Role"))
+    assert ("argoproj.io", "workflows") in granted(only(objects, "Role", "-marketplace"))
 
 
 def test_pdb_with_a_single_replica_only_when_asked(chart):

@@ -110,7 +110,8 @@ def test_values_go_into_arguments_never_into_the_text():
     (spec(volumes=[{"name": "s", "secret": {"secretName": "tls"}}]), "workflow.argo.volumes.0.secret", "tls"),
     (spec(imagePullSecrets=[{"name": "regcred"}]), "workflow.argo.imagePullSecrets", "regcred"),
     (spec(templates=[{"name": "main", "container": {"image": "a"}, "outputs": {"artifacts": [
-        {"name": "o", "path": "/o", "s3": {"key": "k", "bucket": "b", "accessKeySecret": {"name": "aws", "key": "a"}}}]}}]),
+        {"name": "o", "path": "/o",
+         "s3": {"key": "k", "bucket": "b", "accessKeySecret": {"name": "aws", "key": "a"}}}]}}]),
      "workflow.argo.templates.0.outputs.artifacts.0.s3.accessKeySecret", "aws"),
 ])
 def test_what_a_marketplace_must_not_run_is_refused(argo, path, value):

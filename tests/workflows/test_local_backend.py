@@ -120,7 +120,8 @@ def test_the_memory_limit_applies(backend):
 
 def test_the_process_limit_applies(backend):
     local = backend(processes=8)
-    code = ("import subprocess\nstarted = []\ntry:\n    for _ in range(50): started.append(subprocess.Popen(['sleep', '30']))\n"
+    code = ("import subprocess\nstarted = []\ntry:\n"
+            "    for _ in range(50): started.append(subprocess.Popen(['sleep', '30']))\n"
             "except OSError as error: print('refused after', len(started), error.errno)\n"
             "for p in started: p.kill()")
     local.submit(submission(code))
@@ -139,7 +140,8 @@ def test_output_beyond_the_limit_is_cut_and_the_cut_is_marked(backend):
 
 def test_a_restarted_backend_reattaches_to_a_live_run_and_repeats_no_line(backend):
     first = backend()
-    code = "import os, time; print('one', flush=True); open('go', 'w').close()\nwhile os.path.exists('go'): time.sleep(0.05)\nprint('two')"
+    code = ("import os, time; print('one', flush=True); open('go', 'w').close()\n"
+            "while os.path.exists('go'): time.sleep(0.05)\nprint('two')")
     first.submit(submission(code))
     kept = wait_for_output(first, "one")
     restarted = backend()

@@ -19,22 +19,22 @@ def line(n: int, text: str | None = None) -> str:
 def test_lines_are_kept_while_they_fit_the_budget_as_sent():
     raw = (line(1) + line(2)).encode()  # 28 bytes each, newline included
     kept = bounded_lines(raw, 100, "main", complete=False)
-    assert [l.message for l in kept.lines] == ["line 1", "line 2"] and (kept.size, kept.cut) == (56, False)
+    assert [entry.message for entry in kept.lines] == ["line 1", "line 2"] and (kept.size, kept.cut) == (56, False)
     assert kept.lines[0].time.isoformat() == "2026-11-23T10:00:01+00:00" and kept.lines[0].task == "main"
     cut = bounded_lines(raw, 55, "main", complete=False)
-    assert [l.message for l in cut.lines] == ["line 1"] and (cut.size, cut.cut) == (28, True)
+    assert [entry.message for entry in cut.lines] == ["line 1"] and (cut.size, cut.cut) == (28, True)
 
 
 def test_an_unterminated_line_waits_for_its_newline_unless_the_pod_has_ended():
     raw = (line(1) + "2026-11-23T10:00:02Z half").encode()
-    assert [l.message for l in bounded_lines(raw, 100, "main", complete=False).lines] == ["line 1"]
-    assert [l.message for l in bounded_lines(raw, 100, "main", complete=True).lines] == ["line 1", "half"]
+    assert [entry.message for entry in bounded_lines(raw, 100, "main", complete=False).lines] == ["line 1"]
+    assert [entry.message for entry in bounded_lines(raw, 100, "main", complete=True).lines] == ["line 1", "half"]
 
 
 def test_more_than_the_budget_read_means_the_cut_falls_in_what_was_read():
     raw = (line(1) + "2026-11-23T10:00:02Z " + "x" * 100).encode()[:41]  # limitBytes = budget + 1 = 41
     kept = bounded_lines(raw, 40, "main", complete=True)
-    assert [l.message for l in kept.lines] == ["line 1"] and kept.cut
+    assert [entry.message for entry in kept.lines] == ["line 1"] and kept.cut
 
 
 class FakePods:
@@ -60,7 +60,7 @@ class Worker:
         self.reader, self.kept = reader, []
 
     def observe(self, pods, ended=False):
-        self.kept += [l.message for l in self.reader.read(ORDER, pods, len(self.kept), ended)]
+        self.kept += [entry.message for entry in self.reader.read(ORDER, pods, len(self.kept), ended)]
 
 
 def test_parallel_pods_never_interleave_and_a_restarted_worker_continues_where_it_stopped():

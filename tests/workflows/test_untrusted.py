@@ -5,12 +5,12 @@ import time
 
 import pytest
 
-from workflows.untrusted import (MAX_DEPTH, MAX_OBJECT_BYTES, MAX_TEXT_BYTES, DocumentError, load_yaml,
-                                 measure_object)
+from workflows.untrusted import MAX_DEPTH, MAX_OBJECT_BYTES, MAX_TEXT_BYTES, DocumentError, load_yaml, measure_object
 
 # Nine levels of nine aliases each: 9**9 (387 million) scalars from 600 characters.
 ALIAS_BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
-    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n" for previous, name in zip("abcdefgh", "bcdefghi"))
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n"
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True))
 
 
 def refusal(text: str) -> str:

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class Backend(Protocol):
     def cancel(self, order_id: str) -> None:
         """Ask the workload to stop, without waiting for it; a no-op if it has ended."""
 
-    def start(self, stop: "threading.Event") -> None:
+    def start(self, stop: threading.Event) -> None:
         """Begin watching workloads (in threads that end when `stop` is set)."""
 
     def changed_orders(self) -> set[str] | None:

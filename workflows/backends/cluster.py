@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import kubernetes
 from kubernetes.client.rest import ApiException

@@ -142,7 +142,8 @@ def workflow_phase(workflow: dict[str, Any]) -> tuple[Phase, str | None]:
 def workflow_tasks(workflow: dict[str, Any]) -> list[dict[str, Any]]:
     """The Argo nodes that ran the workload, in start order, as the order's tasks."""
     nodes = ((workflow.get("status") or {}).get("nodes") or {}).values()
-    tasks = [{"name": node.get("displayName") or node.get("name"), "phase": NODE_PHASES.get(node.get("phase"), "scheduled"),
+    tasks = [{"name": node.get("displayName") or node.get("name"),
+              "phase": NODE_PHASES.get(node.get("phase"), "scheduled"),
               "started_at": node.get("startedAt"), "finished_at": node.get("finishedAt"),
               "message": node.get("message")}
              for node in nodes if node.get("type") in WORKFLOW_TASK_TYPES]

@@ -14,12 +14,23 @@ import dataclasses
 import logging
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from workflows.backends.base import FINAL_PHASES, Observation, Phase, Submission
 from workflows.backends.cluster import JOBS, PODS, WORKFLOWS, ClusterClient, Resource
-from workflows.backends.cluster_status import (PodView, has_label, is_ours, job_phase, order_id_of, order_waiting,
-                                               pod_label, pod_view, workflow_phase, workflow_tasks)
+from workflows.backends.cluster_status import (
+    PodView,
+    has_label,
+    is_ours,
+    job_phase,
+    order_id_of,
+    order_waiting,
+    pod_label,
+    pod_view,
+    workflow_phase,
+    workflow_tasks,
+)
 from workflows.backends.deadlines import Deadlines
 from workflows.backends.pod_logs import LogReader
 from workflows.backends.pods import OrderPods
@@ -189,7 +200,7 @@ class KubernetesBackend:
         with self._lock:
             known = [(order_id, resource, obj) for order_id, (resource, obj) in self._objects.items() if obj]
         return {order_id for order_id, resource, obj in known
-                if not (job_phase(obj) if resource == JOBS else workflow_phase(obj))[0] in FINAL_PHASES}
+                if (job_phase(obj) if resource == JOBS else workflow_phase(obj))[0] not in FINAL_PHASES}
 
     def forget(self, order_id: str) -> None:
         """The order has ended and is stored: what the backend keeps of it is no longer needed

@@ -94,7 +94,8 @@ class LocalBackend:
             self._start_supervisor(run)
         elif supervisor.poll() is not None:
             problem = (run.path / "supervisor.log").read_text(errors="replace")[-500:].strip()
-            return Observation(Phase.GONE, f"the order's supervisor could not start: {problem or supervisor.returncode}")
+            why = problem or supervisor.returncode
+            return Observation(Phase.GONE, f"the order's supervisor could not start: {why}")
         return Observation(Phase.WAITING, "starting")
 
     def observe(self, order_id: str, logs_kept: int) -> Observation:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Protocol, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
 
 from workflows.backends.base import LogLine
 from workflows.backends.cluster_status import PodView
@@ -33,10 +34,10 @@ def parse_log_line(line: str, task: str) -> LogLine:
     stamp, _, text = line.partition(" ")
     try:
         seconds, _, fraction = stamp.rstrip("Z").partition(".")
-        time_ = datetime.fromisoformat(seconds).replace(tzinfo=timezone.utc)
+        time_ = datetime.fromisoformat(seconds).replace(tzinfo=UTC)
         time_ = time_.replace(microsecond=int((fraction + "000000")[:6]))
     except ValueError:
-        return LogLine(datetime.now(timezone.utc), task, line)
+        return LogLine(datetime.now(UTC), task, line)
     return LogLine(time_, task, text)
 
 
@@ -111,7 +112,7 @@ class LogReader:
             lines += read.lines
             budget -= read.size
             if read.cut:
-                lines.append(LogLine(datetime.now(timezone.utc), pod.task or LOG_CONTAINER,
+                lines.append(LogLine(datetime.now(UTC), pod.task or LOG_CONTAINER,
                                      CUT_MESSAGE.format(limit=self._limit)))
                 self._cut_length[order_id] = skipped + len(lines)
                 break

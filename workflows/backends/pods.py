@@ -3,7 +3,8 @@ and since when an order has had a pod waiting for a reason that will not heal. N
 the backend holds its lock around every call."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from workflows.backends.cluster_status import PodView, is_ours, pod_view
 

@@ -19,7 +19,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -121,11 +121,11 @@ class RunFolder:
 
     def write_exit(self, code: int | None, reason: str | None) -> None:
         write_json_atomically(self.exit, {"code": code, "reason": reason,
-                                          "finished-at": datetime.now(timezone.utc).isoformat()})
+                                          "finished-at": datetime.now(UTC).isoformat()})
 
 
 def format_output_line(text: str) -> bytes:
-    return f"{datetime.now(timezone.utc).isoformat()} {text}\n".encode()
+    return f"{datetime.now(UTC).isoformat()} {text}\n".encode()
 
 
 def parse_output_line(raw: bytes) -> LogLine:

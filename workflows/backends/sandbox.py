@@ -14,8 +14,8 @@ import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 SANDBOX_MODES = ("auto", "bubblewrap", "none")
 ORDER_FOLDER = "/order"  # the order's own folder, as the workload sees it

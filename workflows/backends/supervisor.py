@@ -103,7 +103,7 @@ def _start(run: RunFolder, submission: dict, limits: Limits, sandbox: SandboxSet
         folder.mkdir(mode=0o700, exist_ok=True)
         if os.geteuid() == 0:
             os.chown(folder, order_uid(order_id), order_uid(order_id))
-    common = dict(stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, process_group=0)
+    common = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "process_group": 0}
     if sandbox.mode == "bubblewrap":
         command = sandboxed_command(submission["argv"], submission["env"], str(run.work), str(run.tmp), order_id,
                                     limits, sandbox)
@@ -115,7 +115,8 @@ def _start(run: RunFolder, submission: dict, limits: Limits, sandbox: SandboxSet
 
 def supervise(run: RunFolder, submission: dict) -> None:
     limits = Limits(**submission["limits"])
-    sandbox = SandboxSettings(**{**submission["sandbox"], "read_only_paths": tuple(submission["sandbox"]["read_only_paths"])})
+    given = submission["sandbox"]
+    sandbox = SandboxSettings(**{**given, "read_only_paths": tuple(given["read_only_paths"])})
     if run.cancel_request.exists():
         run.write_exit(None, "cancelled")
         return
