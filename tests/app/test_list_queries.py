@@ -136,7 +136,7 @@ def test_filters_apply_before_the_page_limit(alice, catalogue):
     ({"$filter": "(" * 2000 + "name eq 'x'" + ")" * 2000}, "$filter", "at most 2000 characters"),
     ({"$filter": "(" * 30 + "name eq 'x'" + ")" * 30}, "$filter", "20 deep"),
     ({"$filter": "name in (" + ",".join(f"'{i}'" for i in range(101)) + ")"}, "$filter", "at most 100"),
-    ({"$filter": "name eq 'x' and unknownfn(name)"}, "$filter", ""),
+    ({"$filter": "name eq 'x' and unknownfn(name)"}, "$filter", "Unknown function: 'unknownfn'"),
     ({"$orderby": "secret"}, "$orderby", "not a field you can sort on"),
     ({"$orderby": "name sideways"}, "$orderby", "asc|desc"),
     ({"$select": "workflow"}, "$select", "not a field you can select"),

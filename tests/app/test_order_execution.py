@@ -17,11 +17,6 @@ from workflows.backends.runs import RunFolder, RunState
 PRINT_ARGS = "import sys; print(' '.join(sys.argv[1:]))"
 
 
-@pytest.fixture
-def worker(app, config):
-    return Worker(app.extensions["database"], config)
-
-
 def publish(alice, worker, code, parameters=({"name": "text", "type": "string"},)):
     """Publish a service that runs `code` with python3, and build it."""
     workflow = {"type": "basic", "basic": {"image": "python:3.11-slim", "command": ["python3", "-c", code]}}
