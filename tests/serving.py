@@ -2,6 +2,7 @@
 own (so a test can kill the whole group), talked to over HTTP, waited on with deadlines."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -83,7 +84,7 @@ class Api:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
-        except OSError as error:
+        except (OSError, http.client.HTTPException) as error:  # a server killed mid-answer
             return None, str(error)
 
     def answers(self) -> bool:

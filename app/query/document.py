@@ -60,6 +60,9 @@ def list_options_parameter(spec: ListSpec, example: Mapping[str, Any]) -> dict:
                        "an unknown or repeated one is a 400, and so are two that cannot go together: "
                        + ", ".join(f"{a} with {b}" for a, b in EXCLUSIVE) + ".",
         "schema": {"type": "object", "additionalProperties": False, "properties": properties,
-                   "not": {"anyOf": [{"required": list(pair)} for pair in EXCLUSIVE]}},
+                   # Empty options count as absent: only two given with values exclude each other.
+                   "not": {"anyOf": [{"required": list(pair), "properties": {
+                       name: {"minLength": 1} for name in pair if properties[name]["type"] == "string"}}
+                       for pair in EXCLUSIVE]}},
         "example": dict(example),
     }
