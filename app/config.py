@@ -162,6 +162,42 @@ def load_or_create_secret(data_dir: Path) -> str:
 
 
 @dataclass(frozen=True)
+class S3Settings:
+    """An S3-compatible object store (AWS S3, MinIO, Ceph, GCS interoperability)."""
+
+    bucket: str
+    endpoint_url: str | None = None  # None: AWS itself
+    region: str | None = None
+    access_key_id: str | None = None  # None: the usual AWS credential chain (instance role, files)
+    secret_access_key: str | None = None
+    presigned_downloads: bool = True  # a download answers with a redirect to a short-lived URL
+
+
+@dataclass(frozen=True)
+class ArtifactSettings:
+    max_bytes: int = 5 * 1024**3             # of one artifact
+    account_quota_bytes: int = 50 * 1024**3  # of everything one account holds
+    product_retention_seconds: int | None = None  # products older than this are removed
+    s3: S3Settings | None = None  # None: a folder in the data folder
+
+
+def _artifacts(env: Mapping[str, str]) -> ArtifactSettings:
+    defaults = ArtifactSettings()
+    s3 = None
+    if bucket := env.get("MARKETPLACE_S3_BUCKET"):
+        s3 = S3Settings(bucket=bucket, endpoint_url=env.get("MARKETPLACE_S3_ENDPOINT_URL") or None,
+                        region=env.get("MARKETPLACE_S3_REGION") or None,
+                        access_key_id=env.get("MARKETPLACE_S3_ACCESS_KEY_ID") or None,
+                        secret_access_key=env.get("MARKETPLACE_S3_SECRET_ACCESS_KEY") or None,
+                        presigned_downloads=_bool(env, "MARKETPLACE_S3_PRESIGNED_DOWNLOADS", True))
+    retention = _int(env, "MARKETPLACE_PRODUCT_RETENTION_SECONDS", 0)
+    return ArtifactSettings(
+        max_bytes=_bytes(env, "MARKETPLACE_MAX_ARTIFACT_SIZE", defaults.max_bytes),
+        account_quota_bytes=_bytes(env, "MARKETPLACE_ACCOUNT_STORAGE_QUOTA", defaults.account_quota_bytes),
+        product_retention_seconds=retention or None, s3=s3)
+
+
+@dataclass(frozen=True)
 class OidcSettings:
     issuer: str
     audience: str
@@ -197,11 +233,17 @@ class Config:
     worker_port: int = 8081
     requests: RequestLimits = field(default_factory=RequestLimits)
     accounts: AccountLimits = field(default_factory=AccountLimits)
+    artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
 
     @property
     def runs_dir(self) -> Path:
         """Where the local backend keeps each order's run (its folder, output and exit record)."""
         return self.data_dir / "runs"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """The folder store's root, when no S3 store is configured."""
+        return self.data_dir / "artifacts"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -246,6 +288,7 @@ class Config:
             limits=_limits(env),
             requests=_request_limits(env),
             accounts=_account_limits(env),
+            artifacts=_artifacts(env),
             sandbox=_sandbox(env),
             log_format=log_format,
             log_level=env.get("MARKETPLACE_LOG_LEVEL") or "INFO",
