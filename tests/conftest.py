@@ -145,3 +145,41 @@ def stored(app):
             return {table.name: sorted(map(repr, connection.execute(table.select())))
                     for table in metadata.sorted_tables}
     return snapshot
+
+
+# --- artifact stores: the data folder's, and a real S3-protocol server ----------------------------
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's standalone S3 server, in a process of its own, for the whole session."""
+    from tests.storage_server import S3Server
+
+    server = S3Server(tmp_path_factory.mktemp("s3") / "moto.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_settings(s3_server):
+    """Settings of a new, empty bucket on the test S3 server."""
+    from app.artifacts.s3 import S3Store
+
+    settings = s3_server.settings()
+    S3Store(settings).create_bucket()
+    return settings
+
+
+STORE_KINDS = ["folder", "s3"]
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store(request, tmp_path):
+    """Each artifact store, empty: a folder, and a bucket of its own on the S3 server (parts of
+    the smallest size S3 allows, so that multipart content stays small)."""
+    from app.artifacts.storage import FolderStore
+
+    if request.param == "folder":
+        return FolderStore(tmp_path / "artifacts")
+    from app.artifacts.s3 import S3Store
+
+    return S3Store(request.getfixturevalue("s3_settings"), part_bytes=5 * 1024 * 1024)

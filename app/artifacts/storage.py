@@ -9,7 +9,10 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from app.config import Config
 
 CHUNK_BYTES = 1024 * 1024
 
@@ -30,6 +33,11 @@ class ContentTooLarge(Exception):
 
 class ContentMissing(Exception):
     """The store has nothing under this key."""
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be used as configured (no such bucket, credentials refused, no answer);
+    the message says which store and why, for the operator."""
 
 
 class Store(Protocol):
@@ -114,3 +122,11 @@ def _file_chunks(handle, start: int, end: int | None) -> Iterator[bytes]:
             if left is not None:
                 left -= len(chunk)
             yield chunk
+
+
+def make_store(config: Config) -> Store:
+    """The store the configuration names: an S3-compatible object store, or the data folder's."""
+    if config.artifacts.s3 is None:
+        return FolderStore(config.artifacts_dir)
+    from app.artifacts.s3 import S3Store  # boto3 is imported only where S3 is configured
+    return S3Store(config.artifacts.s3)

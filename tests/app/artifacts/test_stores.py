@@ -1,0 +1,208 @@
+"""The artifact store's contract, on each store (tests/conftest.py's `store` fixture runs every
+test on the folder store and on a real S3-protocol server)."""
+from __future__ import annotations
+
+import hashlib
+import tracemalloc
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from app.artifacts.s3 import S3Store
+from app.artifacts.storage import ContentMissing, ContentTooLarge, FolderStore, StoreUnavailable, make_store
+from app.config import ArtifactSettings, Config
+
+MIB = 1024 * 1024
+
+
+def content(size: int, seed: int = 0) -> bytes:
+    """`size` bytes that differ from one position to the next (a misplaced part shows)."""
+    block = hashlib.sha256(str(seed).encode()).digest() * (MIB // 32 + 1)
+    return (block * (size // len(block) + 1))[:size]
+
+
+def chunked(data: bytes, size: int = 700_000):
+    for start in range(0, len(data), size):
+        yield data[start:start + size]
+
+
+def everything(store, key: str, start: int = 0, end: int | None = None) -> bytes:
+    return b"".join(store.read(key, start, end))
+
+
+def leftovers(store) -> list[str]:
+    """What the store holds, half-written things included: files (temporary ones too), or
+    objects and multipart uploads not completed."""
+    if isinstance(store, FolderStore):
+        return sorted(str(path.relative_to(store.root)) for path in store.root.rglob("*") if path.is_file())
+    objects = store.client.list_objects_v2(Bucket=store.bucket).get("Contents", [])
+    uploads = store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", [])
+    return sorted([item["Key"] for item in objects] + [f"upload of {item['Key']}" for item in uploads])
+
+
+def breaking_off(data: bytes, after: int):
+    """A source that breaks off (as a client dropping the connection) after `after` bytes."""
+    yield from chunked(data[:after])
+    raise ConnectionResetError("the client went away")
+
+
+@pytest.mark.parametrize("size", [0, 10, 5 * MIB, 12 * MIB + 3], ids=["empty", "small", "one-part", "parts"])
+def test_content_comes_back_as_it_went_in_with_its_size_and_hash(store, size):
+    data = content(size)
+
+    stored = store.put("artifacts/one", chunked(data), max_bytes=size)
+
+    assert (stored.size, stored.sha256) == (size, hashlib.sha256(data).hexdigest())
+    assert everything(store, "artifacts/one") == data
+    assert leftovers(store) == ["artifacts/one"]
+
+
+def test_a_put_replaces_the_content_under_its_key(store):
+    store.put("a", [b"first"], max_bytes=100)
+    store.put("a", [b"second"], max_bytes=100)
+    assert everything(store, "a") == b"second"
+
+
+def test_ranges_are_read_from_start_to_end_and_stop_at_the_end_of_the_content(store):
+    data = content(11 * MIB)
+    store.put("k", chunked(data), max_bytes=len(data))
+
+    assert everything(store, "k", 5) == data[5:]
+    assert everything(store, "k", 0, 1) == data[:1]
+    assert everything(store, "k", 5 * MIB - 2, 5 * MIB + 2) == data[5 * MIB - 2:5 * MIB + 2]  # across parts
+    assert everything(store, "k", 10 * MIB, 20 * MIB) == data[10 * MIB:]  # an end past the end
+    assert everything(store, "k", len(data) - 1) == data[-1:]
+    assert everything(store, "k", len(data)) == b""  # a start at or past the end: nothing
+    assert everything(store, "k", len(data) + 10, len(data) + 20) == b""
+    assert everything(store, "k", 7, 7) == b""
+
+
+def test_an_empty_content_reads_as_nothing_from_any_start(store):
+    store.put("empty", [], max_bytes=10)
+    assert everything(store, "empty") == b""
+    assert everything(store, "empty", 3) == b""
+
+
+def test_reads_are_streamed_in_chunks_of_bounded_size(store):
+    data = content(6 * MIB)
+    store.put("k", chunked(data), max_bytes=len(data))
+    sizes = [len(chunk) for chunk in store.read("k")]
+    assert sum(sizes) == len(data) and max(sizes) <= MIB
+
+
+@pytest.mark.parametrize("size", [3 * MIB, 17 * MIB], ids=["within-a-part", "after-parts"])
+def test_content_too_large_is_refused_and_leaves_nothing(store, size):
+    with pytest.raises(ContentTooLarge) as refused:
+        store.put("k", chunked(content(size)), max_bytes=size - 1)
+
+    assert refused.value.max_bytes == size - 1
+    assert leftovers(store) == []
+    with pytest.raises(ContentMissing):
+        store.read("k")
+
+
+def test_content_too_large_leaves_what_was_there_before(store):
+    store.put("k", [b"kept"], max_bytes=10)
+    with pytest.raises(ContentTooLarge):
+        store.put("k", chunked(content(12 * MIB)), max_bytes=11 * MIB)
+    assert everything(store, "k") == b"kept"
+    assert leftovers(store) == ["k"]
+
+
+@pytest.mark.parametrize("after", [MIB, 13 * MIB], ids=["within-a-part", "after-parts"])
+def test_a_source_breaking_off_midway_leaves_nothing(store, after):
+    with pytest.raises(ConnectionResetError):
+        store.put("k", breaking_off(content(20 * MIB), after), max_bytes=100 * MIB)
+
+    assert leftovers(store) == []
+    with pytest.raises(ContentMissing):
+        store.read("k")
+
+
+def test_reading_a_missing_key_says_so_before_any_byte(store):
+    with pytest.raises(ContentMissing):
+        store.read("nothing/here")  # raised by the call, so an API can answer 404 before streaming
+    with pytest.raises(ContentMissing):
+        store.read("nothing/here", 4, 4)
+
+
+def test_delete_removes_the_content_and_is_idempotent(store):
+    store.put("k", [b"data"], max_bytes=10)
+
+    store.delete("k")
+    store.delete("k")
+    store.delete("never/was")
+
+    with pytest.raises(ContentMissing):
+        store.read("k")
+    assert leftovers(store) == []
+
+
+def test_a_large_streamed_put_does_not_hold_the_content_in_memory(store):
+    block = content(MIB)
+    size = 50 * MIB
+
+    tracemalloc.start()
+    try:
+        stored = store.put("big", (block for _ in range(size // MIB)), max_bytes=size)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert stored.size == size
+    assert peak < 20 * MIB, f"{peak / MIB:.1f} MiB at the peak of a {size // MIB} MiB put"
+
+
+def test_the_folder_store_has_no_download_url(tmp_path):
+    store = FolderStore(tmp_path)
+    store.put("k", [b"x"], max_bytes=1)
+    assert store.download_url("k", file_name="x.csv", mime_type="text/csv", seconds=60) is None
+
+
+def test_s3_downloads_from_a_presigned_url_with_the_file_name_and_type(s3_settings):
+    store = S3Store(s3_settings)
+    data = content(100_000)
+    store.put("artifacts/report", chunked(data), max_bytes=len(data))
+
+    url = store.download_url("artifacts/report", file_name="résumé 1.csv", mime_type="text/csv", seconds=60)
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.read() == data
+        assert response.headers["Content-Type"] == "text/csv"
+        assert response.headers["Content-Disposition"] == \
+            "attachment; filename=\"r_sum_ 1.csv\"; filename*=UTF-8''r%C3%A9sum%C3%A9%201.csv"
+
+
+def test_s3_without_presigned_downloads_streams_through_the_api(s3_server, s3_settings):
+    store = S3Store(s3_server.settings(s3_settings.bucket, presigned_downloads=False))
+    assert store.download_url("k", file_name="x", mime_type="text/plain", seconds=60) is None
+
+
+def test_a_missing_bucket_is_a_clear_error_naming_it(s3_server):
+    store = S3Store(s3_server.settings("no-such-bucket"))
+
+    with pytest.raises(StoreUnavailable, match="'no-such-bucket' at http://127.0.0.1:.*NoSuchBucket"):
+        store.put("k", [b"data"], max_bytes=10)
+    with pytest.raises(StoreUnavailable, match="no-such-bucket"):
+        store.put("k", chunked(content(12 * MIB)), max_bytes=20 * MIB)
+
+
+def test_an_unreachable_store_is_a_clear_error(s3_server):
+    from tests.serving import free_port
+
+    unreachable = S3Store(replace(s3_server.settings("b"), endpoint_url=f"http://127.0.0.1:{free_port()}"))
+
+    with pytest.raises(StoreUnavailable, match="cannot be used"):
+        unreachable.read("k")
+
+
+def test_the_configuration_names_the_store(s3_server, tmp_path: Path):
+    folder = make_store(Config(database_url="sqlite://", secret_key="s", data_dir=tmp_path))
+    assert isinstance(folder, FolderStore) and folder.root == tmp_path / "artifacts"
+
+    settings = s3_server.settings("configured")
+    s3 = make_store(Config(database_url="sqlite://", secret_key="s", data_dir=tmp_path,
+                           artifacts=ArtifactSettings(s3=settings)))
+    assert isinstance(s3, S3Store) and s3.bucket == "configured"

@@ -1,0 +1,54 @@
+"""A real S3-protocol server for the tests: moto's standalone server, in a process of its own
+(so its memory and threads are not the test process's), on a free port, waited for with a
+deadline. Each test gets a fresh bucket of its own on it."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.request
+import uuid
+from pathlib import Path
+
+from app.config import S3Settings
+from tests.serving import free_port, wait_until
+
+REGION = "us-east-1"
+
+
+class S3Server:
+    def __init__(self, log: Path):
+        self.log = log
+        self.port = free_port()
+        self.endpoint_url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> S3Server:
+        with open(self.log, "ab") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "--host", "127.0.0.1", "--port", str(self.port)],
+                stdin=subprocess.DEVNULL, stdout=output, stderr=output)
+        wait_until(self._answers, 60, f"the S3 server on port {self.port} answering (log: {self.log})")
+        return self
+
+    def _answers(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"the S3 server exited with {self.process.returncode}: {self.log.read_text()}")
+        try:
+            with urllib.request.urlopen(self.endpoint_url + "/", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(15)
+
+    def settings(self, bucket: str | None = None, **overrides) -> S3Settings:
+        """Settings for a bucket on this server (a new name unless given; not created)."""
+        return S3Settings(bucket=bucket or f"test-{uuid.uuid4().hex[:20]}", endpoint_url=self.endpoint_url,
+                          region=REGION, access_key_id="testing", secret_access_key="testing", **overrides)
