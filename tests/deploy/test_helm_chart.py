@@ -53,9 +53,18 @@ APP_ENV = {
     "MARKETPLACE_WEB_TIMEOUT": 30,
     "MARKETPLACE_WEB_GRACEFUL_TIMEOUT": 30,
     "MARKETPLACE_WORKER_PORT": 8081,
+    "MARKETPLACE_MAX_ARTIFACT_SIZE": "5Gi",
+    "MARKETPLACE_ACCOUNT_STORAGE_QUOTA": "50Gi",
+    "MARKETPLACE_PRODUCT_RETENTION_SECONDS": 0,
     "PROMETHEUS_MULTIPROC_DIR": "/tmp/metrics",
 }
 SECRET_ENV = ("DATABASE_URL", "MARKETPLACE_SECRET_KEY")
+# The object store's settings come from the objectStore values (its credentials from a Secret).
+OBJECT_STORE_ENV = ("MARKETPLACE_S3_BUCKET", "MARKETPLACE_S3_ENDPOINT_URL", "MARKETPLACE_S3_REGION",
+                    "MARKETPLACE_S3_PRESIGNED_DOWNLOADS")
+OBJECT_STORE_SECRET_ENV = ("MARKETPLACE_S3_ACCESS_KEY_ID", "MARKETPLACE_S3_SECRET_ACCESS_KEY")
+OBJECT_STORE = {"bucket": "marketplace-artifacts", "endpoint": "https://minio.example.com:9000",
+                "region": "eu-west-1", "credentials": {"existingSecret": "object-store"}}
 
 # Everything optional switched on, with an existing Secret instead of postgresql.url.
 EVERYTHING_ON = {
@@ -75,6 +84,7 @@ EVERYTHING_ON = {
                 "tls": [{"secretName": "marketplace-tls", "hosts": ["marketplace.example.com"]}]},
     "pdb": {"enabled": True},
     "metrics": {"serviceMonitor": {"enabled": True, "additionalLabels": {"release": "prometheus"}}},
+    "objectStore": OBJECT_STORE,
 }
 
 
@@ -167,12 +177,13 @@ def test_config_lists_every_environment_variable_the_app_reads(chart):
         assert name in config, name
         if default is not None:
             assert config[name] == default, name
-    # Whatever app/config.py reads is either in `config` or one of the two secret settings.
+    # Whatever app/config.py reads is in `config`, one of the two secret settings, or the object
+    # store's (test_the_object_store_reaches_the_api_and_the_worker).
     source = (ROOT / "app" / "config.py").read_text()
     read = set(re.findall(r"""env(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]+)["']""", source))
     read |= set(re.findall(r"""_(?:int|bytes|bool)\(\s*env\s*,\s*["']([A-Z][A-Z0-9_]+)["']""", source))
     assert read, "no environment variable found in app/config.py: has the way it reads them changed?"
-    missing = read - set(config) - set(SECRET_ENV)
+    missing = read - set(config) - set(SECRET_ENV) - set(OBJECT_STORE_ENV) - set(OBJECT_STORE_SECRET_ENV)
     assert not missing, f"app/config.py reads {sorted(missing)}: add them to values.yaml config"
 
 
@@ -319,6 +330,72 @@ def test_configmap_holds_the_non_secret_environment(chart):
         render(chart, {"postgresql": {"url": DB_URL}, "config": {"DATABASE_URL": DB_URL}})
     with pytest.raises(helm.HelmRenderError, match="orders.namespace"):
         render(chart, {"postgresql": {"url": DB_URL}, "config": {"MARKETPLACE_NAMESPACE": "elsewhere"}})
+
+
+def test_the_object_store_reaches_the_api_and_the_worker(chart):
+    from app.config import Config
+
+    objects = render(chart, {"postgresql": {"url": DB_URL}, "objectStore": OBJECT_STORE})
+    data = only(objects, "ConfigMap")["data"]
+    assert {name: data[name] for name in OBJECT_STORE_ENV} == {
+        "MARKETPLACE_S3_BUCKET": "marketplace-artifacts", "MARKETPLACE_S3_ENDPOINT_URL": "https://minio.example.com:9000",
+        "MARKETPLACE_S3_REGION": "eu-west-1", "MARKETPLACE_S3_PRESIGNED_DOWNLOADS": "true"}
+    for suffix in ("-api", "-worker"):
+        (container,) = only(objects, "Deployment", suffix)["spec"]["template"]["spec"]["containers"]
+        env = env_of(container)
+        assert env["MARKETPLACE_S3_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == \
+            {"name": "object-store", "key": "access-key-id"}, suffix
+        assert env["MARKETPLACE_S3_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"] == \
+            {"name": "object-store", "key": "secret-access-key"}, suffix
+    # The migration needs no store.
+    (migrate,) = only(objects, "Job")["spec"]["template"]["spec"]["containers"]
+    assert not set(env_of(migrate)) & {*OBJECT_STORE_ENV, *OBJECT_STORE_SECRET_ENV}
+
+    # What the pods get is what the application reads.
+    secrets = {"DATABASE_URL": DB_URL, "MARKETPLACE_SECRET_KEY": "k",
+               "MARKETPLACE_S3_ACCESS_KEY_ID": "id", "MARKETPLACE_S3_SECRET_ACCESS_KEY": "secret"}
+    s3 = Config.from_env({**data, **secrets}).artifacts.s3
+    assert (s3.bucket, s3.endpoint_url, s3.region, s3.access_key_id, s3.secret_access_key, s3.presigned_downloads) \
+        == ("marketplace-artifacts", "https://minio.example.com:9000", "eu-west-1", "id", "secret", True)
+
+
+def test_the_object_store_credentials_may_come_from_the_pods_identity(chart):
+    values = {"postgresql": {"url": DB_URL}, "objectStore": {"bucket": "artifacts", "presignedDownloads": False},
+              "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/marketplace"}}}
+    objects = render(chart, values)
+    data = only(objects, "ConfigMap")["data"]
+    assert (data["MARKETPLACE_S3_BUCKET"], data["MARKETPLACE_S3_PRESIGNED_DOWNLOADS"]) == ("artifacts", "false")
+    assert "MARKETPLACE_S3_ENDPOINT_URL" not in data and "MARKETPLACE_S3_REGION" not in data
+    for _, spec in pod_specs(objects):
+        assert not set(env_of(spec["containers"][0])) & set(OBJECT_STORE_SECRET_ENV)
+
+
+def test_without_a_bucket_artifacts_stay_in_the_pods_and_the_notes_say_so(chart):
+    values = {"postgresql": {"url": DB_URL}}
+    objects = render(chart, values)
+    assert not set(only(objects, "ConfigMap")["data"]) & {*OBJECT_STORE_ENV, *OBJECT_STORE_SECRET_ENV}
+    for _, spec in pod_specs(objects):
+        assert not set(env_of(spec["containers"][0])) & set(OBJECT_STORE_SECRET_ENV)
+    notes = chart.render(values, name=RELEASE, namespace=NAMESPACE)["marketplace/templates/NOTES.txt"]
+    assert "Set objectStore.bucket" in notes
+    notes = chart.render({**values, "objectStore": OBJECT_STORE}, name=RELEASE,
+                         namespace=NAMESPACE)["marketplace/templates/NOTES.txt"]
+    assert "bucket marketplace-artifacts at https://minio.example.com:9000" in notes
+
+
+def test_object_store_settings_are_checked(chart):
+    with pytest.raises(helm.HelmRenderError, match="objectStore.bucket is required"):
+        render(chart, {"postgresql": {"url": DB_URL}, "objectStore": {"endpoint": "https://minio:9000"}})
+    with pytest.raises(helm.HelmRenderError, match="objectStore.bucket is required"):
+        render(chart, {"postgresql": {"url": DB_URL}, "objectStore": {"credentials": {"existingSecret": "s3"}}})
+    with pytest.raises(helm.HelmRenderError, match="config.MARKETPLACE_S3_SECRET_ACCESS_KEY: the object store is set"):
+        render(chart, {"postgresql": {"url": DB_URL}, "config": {"MARKETPLACE_S3_SECRET_ACCESS_KEY": "leaked"}})
+    for wrong in ({"bucket": "Not_A_Bucket"}, {"endpoint": "minio:9000"}, {"presignedDownloads": "yes"},
+                  {"credentials": {"existingSecret": "s3", "accessKeyId": "AKIA..."}}):
+        with pytest.raises(helm.HelmValuesError):
+            chart.validate_schema({"postgresql": {"url": DB_URL}, "objectStore": wrong})
+    with pytest.raises(helm.HelmValuesError, match="MARKETPLACE_MAX_ARTIFACT_SIZE"):
+        chart.validate_schema({"postgresql": {"url": DB_URL}, "config": {"MARKETPLACE_MAX_ARTIFACT_SIZE": "5 GB"}})
 
 
 def test_secret_holds_the_database_url_and_a_generated_key(chart):

@@ -133,6 +133,15 @@ The database URL, checked: required unless existingSecret names a Secret that ho
 {{- fail (printf "config.MARKETPLACE_NAMESPACE (%s) differs from orders.namespace (%s), where the chart grants its Role: set orders.namespace only" . (include "marketplace.ordersNamespace" $)) -}}
 {{- end -}}
 {{- end -}}
+{{- range $key, $_ := .Values.config -}}
+{{- if hasPrefix "MARKETPLACE_S3_" $key -}}
+{{- fail (printf "config.%s: the object store is set by objectStore (bucket, endpoint, region, presignedDownloads, credentials.existingSecret)" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- $store := .Values.objectStore -}}
+{{- if and (not $store.bucket) (or $store.endpoint $store.region $store.credentials.existingSecret) -}}
+{{- fail "objectStore.bucket is required when objectStore.endpoint, region or credentials.existingSecret is set" -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The environment variables that go into the shared ConfigMap (non-empty `config` values). */}}
@@ -144,6 +153,14 @@ The database URL, checked: required unless existingSecret names a Secret that ho
 {{- end -}}
 {{- end -}}
 {{- $_ := set $env "MARKETPLACE_NAMESPACE" (include "marketplace.ordersNamespace" .) -}}
+{{- with .Values.objectStore -}}
+{{- if .bucket -}}
+{{- $_ := set $env "MARKETPLACE_S3_BUCKET" .bucket -}}
+{{- $_ := set $env "MARKETPLACE_S3_PRESIGNED_DOWNLOADS" (toString .presignedDownloads) -}}
+{{- with .endpoint }}{{ $_ := set $env "MARKETPLACE_S3_ENDPOINT_URL" . }}{{ end -}}
+{{- with .region }}{{ $_ := set $env "MARKETPLACE_S3_REGION" . }}{{ end -}}
+{{- end -}}
+{{- end -}}
 {{- toYaml $env -}}
 {{- end -}}
 
@@ -159,6 +176,22 @@ The database URL, checked: required unless existingSecret names a Secret that ho
     secretKeyRef:
       name: {{ include "marketplace.secretName" . }}
       key: MARKETPLACE_SECRET_KEY
+{{- end -}}
+
+{{/* The env entries reading the object store's credentials from their Secret, if one is named. */}}
+{{- define "marketplace.objectStoreEnv" -}}
+{{- with .Values.objectStore.credentials.existingSecret -}}
+- name: MARKETPLACE_S3_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.objectStore.credentials.accessKeyIdKey }}
+- name: MARKETPLACE_S3_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.objectStore.credentials.secretAccessKeyKey }}
+{{- end -}}
 {{- end -}}
 
 {{/* Pod-level security context. */}}
