@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, request
 
 from app import errors, observability, request_guards
+from app.artifacts.storage import FolderStore
 from app.auth import authenticate_request, make_verifier
 from app.config import Config
 from app.db import Database
@@ -28,6 +29,7 @@ def create_app(config: Config | None = None) -> Flask:
     database = Database(config.database_url)
     database.init_app(app)
     app.extensions["token_verifier"] = make_verifier(config)
+    app.extensions["artifact_store"] = FolderStore(config.artifacts_dir)
 
     api = Api(app)
     app.extensions["api"] = api
@@ -38,10 +40,12 @@ def create_app(config: Config | None = None) -> Flask:
     app.before_request(_authenticate)
     request_guards.init_app(app, config.requests)
 
+    from app.artifacts.views import blp as artifacts_blueprint
     from app.orders.views import blp as orders_blueprint
     from app.services.views import blp as services_blueprint
     api.register_blueprint(services_blueprint)
     api.register_blueprint(orders_blueprint)
+    api.register_blueprint(artifacts_blueprint)
     app.register_blueprint(docs_assets)
     return app
 

@@ -15,6 +15,7 @@ from flask import current_app, g, request
 
 from app.config import Config
 from app.errors import Forbidden, Unauthorized
+from app.workload_tokens import workload_order
 
 MAX_ACCOUNT_LENGTH = 255
 EMBEDDED_ISSUER = "marketplace"
@@ -92,6 +93,10 @@ def authenticate_request() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer token is required: Authorization: Bearer <token>",
                            headers=_CHALLENGE)
+    g.workload_order = workload_order(current_app.config["SECRET_KEY"], token.strip())
+    if g.workload_order is not None:
+        g.account = None  # a workload's token speaks for its order only, never for an account
+        return
     verifier: TokenVerifier = current_app.extensions["token_verifier"]
     try:
         g.account = verifier.verify(token.strip())
@@ -100,7 +105,14 @@ def authenticate_request() -> None:
 
 
 def current_account() -> str:
+    if g.account is None:
+        raise Forbidden("an order's workload token may only fetch the order's inputs and upload its products")
     return g.account
+
+
+def current_workload_order() -> str | None:
+    """The order whose workload calls, when the token is a workload token."""
+    return g.get("workload_order")
 
 
 def require_owner(resource_owner: str, account: str, resource_id: str, kind: str = "service") -> None:

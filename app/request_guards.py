@@ -18,6 +18,22 @@ API_PREFIX = "/1/"
 JSON_BODY_METHODS = ("POST", "PUT", "PATCH")
 CHECKED_HEADERS = ("Idempotency-Key",)
 _UNREAD = object()
+_RAW_BODY_VIEWS: set = set()
+RAW_BODY_MAX_BYTES = 2**62  # (None would mean the app-wide limit) the view limits what it streams
+
+
+def accept_raw_body(view):
+    """Mark a view whose body is content of any type and size (an upload it streams and limits
+    itself), not JSON: the JSON and body-size checks here leave it alone."""
+    _RAW_BODY_VIEWS.add(f"{view.__module__}.{view.__qualname__}")
+    return view
+
+
+def _takes_raw_body() -> bool:
+    view = current_app.view_functions.get(request.endpoint)
+    view_class = getattr(view, "view_class", None)
+    method = getattr(view_class, request.method.lower(), None)
+    return method is not None and f"{method.__module__}.{method.__qualname__}" in _RAW_BODY_VIEWS
 
 
 def _limits() -> RequestLimits:
@@ -82,7 +98,10 @@ def reject_nul_characters() -> None:
 
 
 def guard_api_request() -> None:
-    if request.path.startswith(API_PREFIX):
+    if request.path.startswith(API_PREFIX) and _takes_raw_body():
+        request.max_content_length = RAW_BODY_MAX_BYTES
+        reject_nul_characters()
+    elif request.path.startswith(API_PREFIX):
         require_json_body()
         reject_nul_characters()
         json_body()

@@ -60,3 +60,9 @@ def check_order_transition(current: str, new: str) -> OrderStatus:
     if new not in ORDER_TRANSITIONS[current]:
         raise IllegalTransition(f"an order cannot go from {current} to {new}")
     return new
+
+
+class ArtifactStatus(StrEnum):
+    UPLOADING = "uploading"  # a resumable upload has begun and is not complete
+    READY = "ready"          # the content can be downloaded
+    EXPIRED = "expired"      # a product past its retention period: its content was removed

@@ -27,6 +27,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import stateful as hypothesis_stateful
 
+from app.artifacts.listing import ARTIFACT_LIST
 from app.auth import SharedSecretVerifier
 from app.errors import ApiError
 from app.orders.listing import ORDER_LIST
@@ -44,7 +45,8 @@ EXAMPLE_SERVICE = "urn:acme:service:ndvi"  # the id in the spec's order example
 EXAMPLE_PARAMETERS = [{"name": "scene", "type": "string", "optional": True},
                       {"name": "threshold", "type": "float", "optional": True}]
 
-LISTS = {"/1/services": SERVICE_LIST, "/1/orders": ORDER_LIST, "/1/services/{service_id}/orders": ORDER_LIST}
+LISTS = {"/1/services": SERVICE_LIST, "/1/orders": ORDER_LIST, "/1/services/{service_id}/orders": ORDER_LIST,
+         "/1/artifacts": ARTIFACT_LIST}
 IDEMPOTENCY_KEYS: dict[str, str] = {}  # key -> the order request first sent with it
 
 

@@ -1,0 +1,64 @@
+"""The artifacts API's JSON: hyphenated keys and links, like the rest of the contract."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.common_schemas import ComputedNested, DescribedBySchema, NavLinksSchema, ResponseSchema
+from app.links import resource_links, resource_url
+from app.query.schemas import ListPageSchema
+from app.status import ArtifactStatus
+
+
+class ArtifactLinksSchema(ma.Schema):
+    self = ma.fields.String(required=True)
+    describedBy = ma.fields.Nested(DescribedBySchema, required=True)
+    data = ma.fields.String(required=True, metadata={"description": "Download the content (Range requests "
+                                                                    "welcome; may redirect to the object store)."})
+    order = ma.fields.String(metadata={"description": "The order that produced it, for a product."})
+
+
+def _artifact_links(artifact) -> dict:
+    links = {**resource_links("artifacts.ArtifactById", "ArtifactRT", artifact_id=artifact.id),
+             "data": resource_url("artifacts.ArtifactBlob", "artifact_id", artifact.id)}
+    if artifact.order_id:
+        links["order"] = resource_url("orders.OrderById", "order_id", artifact.order_id)
+    return links
+
+
+class ArtifactRTSchema(ResponseSchema):
+    """An artifact: uploaded content, or a product an order left."""
+
+    id = ma.fields.String(required=True, metadata={"description": "urn:marketplace:artifact:<uuid>"})
+    name = ma.fields.String()
+    status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in ArtifactStatus]))
+    mime_type = ma.fields.String(data_key="mime-type", required=True)
+    size = ma.fields.Integer(metadata={"description": "Bytes."})
+    sha256 = ma.fields.String(metadata={"description": "Hex SHA-256 of the content; also its ETag."})
+    order_id = ma.fields.String(data_key="order-id", metadata={"description": "The order that produced it."})
+    created_at = ma.fields.AwareDateTime(data_key="created-at", required=True)
+    expires_at = ma.fields.AwareDateTime(data_key="expires-at", metadata={
+        "description": "When a product's content is removed (the retention period)."})
+    links = ComputedNested(ArtifactLinksSchema, _artifact_links, required=True)
+
+
+class ArtifactListRTSchema(ListPageSchema):
+    ITEMS = "artifacts"
+
+    links = ma.fields.Nested(NavLinksSchema, required=True)
+    artifacts = ma.fields.List(ma.fields.Nested(ArtifactRTSchema), required=True)
+
+
+class ProductListRTSchema(ListPageSchema):
+    ITEMS = "products"
+
+    links = ma.fields.Nested(NavLinksSchema, required=True)
+    products = ma.fields.List(ma.fields.Nested(ArtifactRTSchema), required=True)
+
+
+class UploadQuerySchema(ma.Schema):
+    name = ma.fields.String(metadata={"description": "The artifact's name (or the X-Name header)."})
+
+
+class ProductUploadQuerySchema(ma.Schema):
+    name = ma.fields.String(required=True, metadata={"description": "The file's path in the outputs folder."})

@@ -1,0 +1,133 @@
+"""HTTP views of the artifacts resource: parse, call the logic, render. Content is streamed both
+ways: an upload goes from the request body to the store, a download from the store to the client."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Response, current_app, request, url_for
+from flask.views import MethodView
+
+from app.artifacts import logic
+from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
+from app.artifacts.schemas import ArtifactListRTSchema, ArtifactRTSchema, UploadQuerySchema
+from app.artifacts.storage import CHUNK_BYTES, ContentMissing, Store
+from app.auth import current_account, current_workload_order
+from app.extensions import Blueprint, db_session
+from app.query import fetch_page, list_options_parameter
+from app.request_guards import accept_raw_body
+
+blp = Blueprint("artifacts", __name__, url_prefix="/1/artifacts",
+                description="Upload data to order services with, and download what orders produced.")
+
+RAW_BODY = {"required": False, "description": "The content (none: an empty artifact).",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+PRESIGNED_URL_SECONDS = 300
+
+
+def artifact_store() -> Store:
+    return current_app.extensions["artifact_store"]
+
+
+def request_chunks():
+    """The request body as it arrives, a chunk at a time."""
+    return iter(lambda: request.stream.read(CHUNK_BYTES), b"")
+
+
+def raw_mime_type() -> str | None:
+    mime_type = request.mimetype
+    if mime_type and (len(mime_type) > 255 or "/" not in mime_type):
+        raise logic.InvalidParameterValue("Content-Type: a media type such as text/csv", name="Content-Type",
+                                          value=mime_type[:255])
+    return mime_type or None
+
+
+@blp.route("")
+class Artifacts(MethodView):
+    @blp.doc(parameters=[list_options_parameter(ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE)])
+    @blp.response(200, ArtifactListRTSchema)
+    @blp.documented_errors(400, 401)
+    def get(self):
+        """List your artifacts: uploads and the products of your orders"""
+        return fetch_page(ARTIFACT_LIST, db_session(), logic.visible_artifacts(current_account()), "artifacts")
+
+    @accept_raw_body
+    @blp.arguments(UploadQuerySchema, location="query", error_status_code=400)
+    @blp.doc(requestBody=RAW_BODY, parameters=[{"in": "header", "name": "X-Name", "schema": {"type": "string"},
+                                                "description": "The artifact's name."}])
+    @blp.response(201, ArtifactRTSchema, headers={"Location": {"description": "URL of the artifact",
+                                                               "schema": {"type": "string"}}})
+    @blp.documented_errors(400, 401, 413, 422)
+    def post(self, query):
+        """Upload an artifact: the body is the content, its Content-Type the artifact's mime-type"""
+        name = logic.check_name(request.headers.get("X-Name") or query.get("name"), "name")
+        artifact = logic.upload_artifact(db_session(), artifact_store(), current_app.config["MARKETPLACE"].artifacts,
+                                         current_account(), name, raw_mime_type(), request_chunks(),
+                                         request.content_length)
+        return artifact, 201, {"Location": url_for("artifacts.ArtifactById", artifact_id=artifact.id,
+                                                   _external=True)}
+
+
+@blp.route("/<artifact_id>")
+class ArtifactById(MethodView):
+    @blp.response(200, ArtifactRTSchema)
+    @blp.documented_errors(401, 404)
+    def get(self, artifact_id):
+        """Read an artifact's record"""
+        return logic.get_artifact(db_session(), current_account(), artifact_id)
+
+    @blp.response(204)
+    @blp.documented_errors(401, 404)
+    def delete(self, artifact_id):
+        """Delete an artifact and its content"""
+        logic.delete_artifact(db_session(), artifact_store(), current_account(), artifact_id)
+
+
+@blp.route("/<artifact_id>/blob")
+class ArtifactBlob(MethodView):
+    @blp.doc(responses={"200": {"description": "The content.", "content": {"*/*": {"schema": {
+        "type": "string", "format": "binary"}}}}, "206": {"description": "The range asked for."},
+        "302": {"description": "Download it from the object store at Location (a short-lived URL)."},
+        "304": {"description": "Not modified (If-None-Match)."},
+        "416": {"description": "The range is outside the content."}})
+    @blp.documented_errors(401, 404, 410, 422)
+    def get(self, artifact_id):
+        """Download an artifact's content (Range and If-None-Match welcome)"""
+        order_id = current_workload_order()
+        if order_id is not None:
+            artifact = logic.input_of_order(db_session(), order_id, artifact_id)
+        else:
+            artifact = logic.get_artifact(db_session(), current_account(), artifact_id)
+        logic.readable_content(artifact)
+        return download(artifact_store(), artifact, redirect=order_id is None)
+
+
+def _disposition(name: str | None) -> str:
+    name = (name or "artifact").rsplit("/", 1)[-1]
+    fallback = name.encode("ascii", "replace").decode().replace('"', "").replace("\\", "") or "artifact"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def download(store: Store, artifact, redirect: bool) -> Response:
+    """The content, whole or one byte range of it, with its hash as the ETag."""
+    etag, size = artifact.sha256, artifact.size
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers={"ETag": f'"{etag}"'})
+    if redirect and (url := store.download_url(artifact.storage_key, file_name=artifact.name or "artifact",
+                                               mime_type=artifact.mime_type, seconds=PRESIGNED_URL_SECONDS)):
+        return Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})
+    headers = {"ETag": f'"{etag}"', "Accept-Ranges": "bytes", "Content-Disposition": _disposition(artifact.name)}
+    start, stop, status = 0, size, 200
+    if_range = request.if_range  # a range is honoured only for the content it was asked of
+    wanted = request.range if if_range.date is None and if_range.etag in (None, etag) else None
+    if wanted is not None and len(wanted.ranges) == 1:
+        bounds = wanted.range_for_length(size)
+        if bounds is None:
+            return Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+        (start, stop), status = bounds, 206
+        headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    try:
+        chunks = store.read(artifact.storage_key, start, stop)
+    except ContentMissing:
+        raise logic.ContentGone("the artifact's content is gone", id=artifact.id) from None
+    headers["Content-Length"] = str(stop - start)
+    return Response(chunks, status=status, headers=headers, mimetype=artifact.mime_type, direct_passthrough=True)
