@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Iterator
-from urllib.parse import quote
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config as BotoConfig
 
-from app.artifacts.storage import CHUNK_BYTES, ContentMissing, Stored, StoreUnavailable, measured
+from app.artifacts.storage import CHUNK_BYTES, ContentMissing, Stored, StoreUnavailable, content_disposition, measured
 from app.config import S3Settings
 
 log = logging.getLogger(__name__)
@@ -151,14 +150,7 @@ class S3Store:
             return None
         return self.client.generate_presigned_url("get_object", ExpiresIn=seconds, Params={
             "Bucket": self.bucket, "Key": key, "ResponseContentType": mime_type,
-            "ResponseContentDisposition": attachment(file_name)})
-
-
-def attachment(file_name: str) -> str:
-    """A Content-Disposition naming the file, for any name (RFC 6266: an ASCII fallback and the
-    UTF-8 name)."""
-    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in file_name)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
+            "ResponseContentDisposition": content_disposition(file_name)})
 
 
 def _parts(chunks: Iterable[bytes], part_bytes: int) -> Iterator[bytes]:

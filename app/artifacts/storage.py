@@ -9,10 +9,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from app.config import Config
+from typing import Protocol
+from urllib.parse import quote
 
 CHUNK_BYTES = 1024 * 1024
 
@@ -53,6 +51,14 @@ class Store(Protocol):
 
     def download_url(self, key: str, *, file_name: str, mime_type: str, seconds: int) -> str | None:
         """A short-lived URL a client may download from directly, or None: the API streams it."""
+
+
+def content_disposition(file_name: str | None) -> str:
+    """An attachment named after the file's last path segment, whatever its characters: a
+    printable ASCII fallback and the UTF-8 name (RFC 6266)."""
+    name = (file_name or "artifact").rsplit("/", 1)[-1]
+    fallback = "".join(c for c in name.encode("ascii", "replace").decode() if c.isprintable() and c not in '"\\')
+    return f"attachment; filename=\"{fallback or 'artifact'}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def measured(chunks: Iterable[bytes], max_bytes: int, digest) -> Iterator[bytes]:
@@ -123,10 +129,3 @@ def _file_chunks(handle, start: int, end: int | None) -> Iterator[bytes]:
                 left -= len(chunk)
             yield chunk
 
-
-def make_store(config: Config) -> Store:
-    """The store the configuration names: an S3-compatible object store, or the data folder's."""
-    if config.artifacts.s3 is None:
-        return FolderStore(config.artifacts_dir)
-    from app.artifacts.s3 import S3Store  # boto3 is imported only where S3 is configured
-    return S3Store(config.artifacts.s3)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from app.artifacts.s3 import S3Store
-from app.artifacts.storage import ContentMissing, ContentTooLarge, FolderStore, StoreUnavailable, make_store
+from app.artifacts.storage import ContentMissing, ContentTooLarge, FolderStore, StoreUnavailable, content_disposition
+from app.artifacts.stores import make_store
 from app.config import ArtifactSettings, Config
 
 MIB = 1024 * 1024
@@ -171,8 +172,17 @@ def test_s3_downloads_from_a_presigned_url_with_the_file_name_and_type(s3_settin
     with urllib.request.urlopen(url, timeout=10) as response:
         assert response.read() == data
         assert response.headers["Content-Type"] == "text/csv"
-        assert response.headers["Content-Disposition"] == \
-            "attachment; filename=\"r_sum_ 1.csv\"; filename*=UTF-8''r%C3%A9sum%C3%A9%201.csv"
+        assert response.headers["Content-Disposition"] == content_disposition("résumé 1.csv")
+
+
+@pytest.mark.parametrize("name, disposition", [
+    ("report.csv", "attachment; filename=\"report.csv\"; filename*=UTF-8''report.csv"),
+    ("out/résumé 1.csv", "attachment; filename=\"r?sum? 1.csv\"; filename*=UTF-8''r%C3%A9sum%C3%A9%201.csv"),
+    ('a"b\\c\r\nd', "attachment; filename=\"abcd\"; filename*=UTF-8''a%22b%5Cc%0D%0Ad"),
+    (None, "attachment; filename=\"artifact\"; filename*=UTF-8''artifact"),
+])
+def test_a_download_is_named_after_the_files_last_path_segment_whatever_its_characters(name, disposition):
+    assert content_disposition(name) == disposition
 
 
 def test_s3_without_presigned_downloads_streams_through_the_api(s3_server, s3_settings):
