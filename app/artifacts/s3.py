@@ -5,6 +5,13 @@ SHA-256 are computed, and the object appears only when the upload completes; any
 the upload, so nothing is left (not even parts an operator would pay for). Content that fits in
 one part is a single PUT. A bucket lifecycle rule that aborts incomplete multipart uploads after
 a day is still worth having, for a process killed between two parts.
+
+A resumable upload is a multipart upload on its key too, appended to by any replica: its parts
+are all one size (S3 wants at least 5 MiB but for the last), so the bytes held are the number of
+whole parts times that size, plus the remainder that the last append left under a part, which
+waits in a small object of its own (the tail, under .uploads/) naming the upload and the part it
+will begin. Every step leaves a state from which the offset follows: a part is there or not, and
+a tail counts only if it begins the part after the last whole one.
 """
 from __future__ import annotations
 
@@ -16,13 +23,26 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config as BotoConfig
 
-from app.artifacts.storage import CHUNK_BYTES, ContentMissing, Stored, StoreUnavailable, content_disposition, measured
+from app.artifacts.storage import (
+    CHUNK_BYTES,
+    ContentMissing,
+    Stored,
+    StoreUnavailable,
+    UploadOffsetMismatch,
+    UploadProgress,
+    content_disposition,
+    measured,
+    sha256_of,
+)
 from app.config import S3Settings
 
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 PART_BYTES = 8 * MIB  # S3 wants parts of at least 5 MiB, except the last
+MAX_PARTS = 10_000    # of one multipart upload
+UPLOADS_PREFIX = ".uploads/"  # the tails of resumable uploads
+_MISSING_CODES = ("404", "NoSuchKey", "NotFound")
 
 # The errors that mean the store is not usable as configured, whatever the request.
 _UNUSABLE_CODES = {"NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
@@ -88,9 +108,14 @@ class S3Store:
             if _code(error) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise
 
+    def _part_bytes_for(self, size: int) -> int:
+        """The part size for content of up to `size` bytes: larger parts past 10,000 of them."""
+        needed = -(-size // MAX_PARTS)
+        return max(self.part_bytes, -(-needed // MIB) * MIB)
+
     def put(self, key: str, chunks: Iterable[bytes], max_bytes: int) -> Stored:
         digest = hashlib.sha256()
-        parts = _parts(measured(chunks, max_bytes, digest), self.part_bytes)
+        parts = _parts(measured(chunks, max_bytes, digest), self._part_bytes_for(max_bytes))
         held = [next(parts, b"")]
         second = next(parts, None)
         if second is None:  # one part: a single PUT, no multipart upload to clean up
@@ -138,12 +163,16 @@ class S3Store:
         try:
             return self._call("head_object", Key=key)
         except botocore.exceptions.ClientError as error:
-            if _code(error) in ("404", "NoSuchKey", "NotFound"):
+            if _code(error) in _MISSING_CODES:
                 raise ContentMissing(key) from None
             raise
 
     def delete(self, key: str) -> None:
-        self._call("delete_object", Key=key)  # S3 answers 204 whether or not there was one
+        """The content, and whatever a resumable upload to the key left (one request for the
+        two objects, one to find an upload)."""
+        for upload in self._pending_uploads(key):
+            self._abort(key, upload["UploadId"])
+        self._call("delete_objects", Delete={"Objects": [{"Key": key}, {"Key": _tail_key(key)}], "Quiet": True})
 
     def download_url(self, key: str, *, file_name: str, mime_type: str, seconds: int) -> str | None:
         if not self.settings.presigned_downloads:
@@ -153,15 +182,146 @@ class S3Store:
             "ResponseContentDisposition": content_disposition(file_name)})
 
 
+    # --- resumable uploads ---------------------------------------------------------------------
+
+    def _pending_uploads(self, key: str) -> list[dict]:
+        """The multipart uploads begun on `key`, the first begun first."""
+        uploads = self._call("list_multipart_uploads", Prefix=key).get("Uploads", [])
+        return sorted((upload for upload in uploads if upload["Key"] == key), key=lambda upload: upload["Initiated"])
+
+    def _whole_parts(self, key: str, upload_id: str, part_bytes: int) -> list[dict]:
+        """The upload's parts 1, 2, ... for as long as each is whole."""
+        parts, marker = [], 0
+        while True:
+            page = self._call("list_parts", Key=key, UploadId=upload_id, PartNumberMarker=marker)
+            for part in page.get("Parts", []):
+                if part["PartNumber"] != len(parts) + 1 or part["Size"] != part_bytes:
+                    return parts
+                parts.append(part)
+            if not page.get("IsTruncated"):
+                return parts
+            marker = page["NextPartNumberMarker"]
+
+    def _tail(self, key: str, upload_id: str, number: int, *, read: bool = False) -> dict | None:
+        """The tail, if it belongs to this upload and begins part `number` (with its Body if `read`)."""
+        try:
+            answer = self._call("get_object" if read else "head_object", Key=_tail_key(key))
+        except botocore.exceptions.ClientError as error:
+            if _code(error) in _MISSING_CODES:
+                return None
+            raise
+        if answer.get("Metadata", {}) != {"upload-id": upload_id, "part": str(number)}:
+            if read:
+                answer["Body"].close()
+            return None
+        return answer
+
+    def _keep_tail(self, key: str, upload_id: str, number: int, data: bytes) -> None:
+        try:
+            self._call("put_object", Key=_tail_key(key), Body=data,
+                       Metadata={"upload-id": upload_id, "part": str(number)})
+        except Exception:  # the bytes are lost; the offset still follows from what is there
+            log.exception("could not keep the last %d bytes of the upload to %s", len(data), key)
+
+    def _state(self, key: str, upload_id: str, part_bytes: int, *, read: bool = False):
+        """(whole parts, tail or None, offset) of a pending upload."""
+        parts = self._whole_parts(key, upload_id, part_bytes)
+        tail = self._tail(key, upload_id, len(parts) + 1, read=read)
+        return parts, tail, len(parts) * part_bytes + (tail["ContentLength"] if tail else 0)
+
+    def upload_progress(self, key: str, length: int) -> UploadProgress:
+        pending = self._pending_uploads(key)
+        if not pending:
+            try:
+                head = self._head(key)
+            except ContentMissing:  # not begun
+                return UploadProgress(0, None)
+            return UploadProgress(head["ContentLength"], head["LastModified"])  # finished
+        parts, tail, offset = self._state(key, pending[0]["UploadId"], self._part_bytes_for(length))
+        touched = [pending[0]["Initiated"], *(part["LastModified"] for part in parts[-1:])]
+        return UploadProgress(offset, max(touched + ([tail["LastModified"]] if tail else [])))
+
+    def append(self, key: str, offset: int, chunks: Iterable[bytes], length: int) -> int:
+        part_bytes = self._part_bytes_for(length)
+        pending = self._pending_uploads(key)
+        if pending:
+            upload_id = pending[0]["UploadId"]
+            parts, tail, held = self._state(key, upload_id, part_bytes, read=True)
+            buffer = bytearray(_read_all(tail) if tail else b"")
+            number = len(parts) + 1
+        else:
+            held = self.upload_progress(key, length).offset
+            upload_id, buffer, number = None, bytearray(), 1
+        if held != offset:
+            raise UploadOffsetMismatch(held)
+        if upload_id is None:
+            upload_id = self._call("create_multipart_upload", Key=key)["UploadId"]
+        received, keep = 0, True
+        try:
+            for chunk in measured(chunks, length - offset):
+                buffer += chunk
+                received += len(chunk)
+                while len(buffer) >= part_bytes:
+                    self._call("upload_part", Key=key, UploadId=upload_id, PartNumber=number,
+                               Body=_take(buffer, part_bytes))
+                    number += 1
+        except botocore.exceptions.ClientError as error:
+            if _code(error) == "NoSuchUpload":  # deleted meanwhile
+                keep = False
+                raise ContentMissing(key) from None
+            raise
+        finally:
+            if keep and received:  # what arrived under a part waits in the tail
+                self._keep_tail(key, upload_id, number, bytes(buffer[:part_bytes - 1]))
+        return offset + received
+
+    def finish_upload(self, key: str, length: int) -> Stored:
+        pending = self._pending_uploads(key)
+        if not pending:  # finished before: measure the content
+            return Stored(self._head(key)["ContentLength"], sha256_of(self.read(key)))
+        upload_id = pending[0]["UploadId"]
+        parts, tail, held = self._state(key, upload_id, self._part_bytes_for(length), read=True)
+        if held != length:
+            if tail:
+                tail["Body"].close()
+            raise UploadOffsetMismatch(held)
+        done = [{"PartNumber": part["PartNumber"], "ETag": part["ETag"]} for part in parts]
+        if tail:
+            answer = self._call("upload_part", Key=key, UploadId=upload_id, PartNumber=len(parts) + 1,
+                                Body=_read_all(tail))
+            done.append({"PartNumber": len(parts) + 1, "ETag": answer["ETag"]})
+        self._call("complete_multipart_upload", Key=key, UploadId=upload_id, MultipartUpload={"Parts": done})
+        for other in pending[1:]:  # begun by a racing first append: never counted
+            self._abort(key, other["UploadId"])
+        self._call("delete_object", Key=_tail_key(key))
+        # The SHA-256 of content sent over many requests, perhaps to several replicas: read back.
+        return Stored(length, sha256_of(self.read(key)))
+
+
+def _tail_key(key: str) -> str:
+    return UPLOADS_PREFIX + key
+
+
+def _read_all(answer: dict) -> bytes:
+    with answer["Body"] as body:
+        return body.read()
+
+
+def _take(buffer: bytearray, size: int) -> bytes:
+    """The first `size` bytes, cut from the buffer (one copy, not two)."""
+    with memoryview(buffer) as view:
+        taken = bytes(view[:size])
+    del buffer[:size]
+    return taken
+
+
 def _parts(chunks: Iterable[bytes], part_bytes: int) -> Iterator[bytes]:
     """The chunks regrouped into parts of `part_bytes` (the last may be shorter)."""
     buffer = bytearray()
     for chunk in chunks:
         buffer += chunk
         while len(buffer) >= part_bytes:
-            with memoryview(buffer) as view:  # one copy of the part, not two
-                part = bytes(view[:part_bytes])
-            del buffer[:part_bytes]
+            part = _take(buffer, part_bytes)
             yield part
             del part
     if buffer:

@@ -1,13 +1,18 @@
 """Where artifact content lives: one small interface, a folder for the embedded default and an
 S3-compatible object store in production (app/artifacts/s3.py). Content is streamed in chunks
-both ways, so no artifact is ever held in memory whole."""
+both ways, so no artifact is ever held in memory whole.
+
+A resumable upload (app/artifacts/resumable.py) keeps its partial content in the store too, so
+that any API replica can take the next piece: the store alone says how far it has come."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
@@ -33,6 +38,24 @@ class ContentMissing(Exception):
     """The store has nothing under this key."""
 
 
+@dataclass(frozen=True)
+class UploadProgress:
+    offset: int                  # bytes of the upload the store holds (all of them once finished)
+    touched_at: datetime | None  # when the store last took some (None: nothing yet)
+
+
+class UploadOffsetMismatch(Exception):
+    """An append did not start where the upload stands."""
+
+    def __init__(self, offset: int):
+        super().__init__(f"the upload stands at {offset} bytes")
+        self.offset = offset
+
+
+class UploadBusy(Exception):
+    """Another request is appending to this upload right now."""
+
+
 class StoreUnavailable(Exception):
     """The store cannot be used as configured (no such bucket, credentials refused, no answer);
     the message says which store and why, for the operator."""
@@ -52,6 +75,22 @@ class Store(Protocol):
     def download_url(self, key: str, *, file_name: str, mime_type: str, seconds: int) -> str | None:
         """A short-lived URL a client may download from directly, or None: the API streams it."""
 
+    # A resumable upload of `length` bytes to `key`: appended to piece by piece, by any replica,
+    # invisible under `key` until finished; delete(key) removes it at any stage.
+
+    def upload_progress(self, key: str, length: int) -> UploadProgress:
+        """How much of the upload the store holds (0 for one not begun, all once finished)."""
+
+    def append(self, key: str, offset: int, chunks: Iterable[bytes], length: int) -> int:
+        """Add the chunks at `offset` (UploadOffsetMismatch where the upload stands elsewhere,
+        UploadBusy while another append runs, where the store can tell), never past `length`
+        (ContentTooLarge). What arrives is kept even when the source breaks off, in pieces the
+        store chooses; the new offset is returned."""
+
+    def finish_upload(self, key: str, length: int) -> Stored:
+        """Make the upload's `length` bytes the content under `key`, with their size and SHA-256
+        (read back); finishing a finished upload measures it again."""
+
 
 def content_disposition(file_name: str | None) -> str:
     """An attachment named after the file's last path segment, whatever its characters: a
@@ -61,15 +100,23 @@ def content_disposition(file_name: str | None) -> str:
     return f"attachment; filename=\"{fallback or 'artifact'}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def measured(chunks: Iterable[bytes], max_bytes: int, digest) -> Iterator[bytes]:
-    """Pass the chunks on, feeding `digest`, and stop with ContentTooLarge once past `max_bytes`."""
+def measured(chunks: Iterable[bytes], max_bytes: int, digest=None) -> Iterator[bytes]:
+    """Pass the chunks on, feeding `digest` if any, and stop with ContentTooLarge once past `max_bytes`."""
     size = 0
     for chunk in chunks:
         size += len(chunk)
         if size > max_bytes:
             raise ContentTooLarge(max_bytes)
-        digest.update(chunk)
+        if digest is not None:
+            digest.update(chunk)
         yield chunk
+
+
+def sha256_of(chunks: Iterable[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 class FolderStore:
@@ -79,6 +126,7 @@ class FolderStore:
     def __init__(self, root: Path):
         self.root = root
         self._partial = root / ".partial"
+        self._uploads = root / ".uploads"  # resumable uploads, appended to in place
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
@@ -112,9 +160,67 @@ class FolderStore:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+        self._upload_path(key).unlink(missing_ok=True)
 
     def download_url(self, key: str, *, file_name: str, mime_type: str, seconds: int) -> None:
         return None
+
+    def _upload_path(self, key: str) -> Path:
+        return self._uploads / self._path(key).relative_to(self.root)
+
+    def upload_progress(self, key: str, length: int) -> UploadProgress:
+        for path in (self._upload_path(key), self._path(key)):
+            try:
+                status = path.stat()
+            except FileNotFoundError:
+                continue
+            return UploadProgress(status.st_size, datetime.fromtimestamp(status.st_mtime, UTC))
+        return UploadProgress(0, None)
+
+    def append(self, key: str, offset: int, chunks: Iterable[bytes], length: int) -> int:
+        path = self._upload_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab") as handle:
+            _lock(handle, key)
+            held = os.fstat(handle.fileno()).st_size
+            if held != offset:
+                if held == 0:  # opened after the upload was finished (moved away): leave nothing
+                    path.unlink(missing_ok=True)
+                raise UploadOffsetMismatch(held if held else self.upload_progress(key, length).offset)
+            written = 0
+            try:
+                for chunk in measured(chunks, length - offset):
+                    handle.write(chunk)
+                    written += len(chunk)
+            finally:
+                handle.flush()  # what arrived is kept, whatever broke off
+            return offset + written
+
+    def finish_upload(self, key: str, length: int) -> Stored:
+        path, upload = self._path(key), self._upload_path(key)
+        try:
+            handle = open(upload, "rb")
+        except FileNotFoundError:  # finished before: measure the content
+            if not path.exists():
+                raise ContentMissing(key) from None
+            return Stored(path.stat().st_size, sha256_of(self.read(key)))
+        with handle:
+            _lock(handle, key)
+            size = os.fstat(handle.fileno()).st_size
+            if size != length:
+                raise UploadOffsetMismatch(size)
+            sha256 = sha256_of(iter(lambda: handle.read(CHUNK_BYTES), b""))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(upload, path)
+        return Stored(size, sha256)
+
+
+def _lock(handle, key: str) -> None:
+    """One append (or finish) of an upload at a time, whichever process runs it."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise UploadBusy(key) from None
 
 
 def _file_chunks(handle, start: int, end: int | None) -> Iterator[bytes]:

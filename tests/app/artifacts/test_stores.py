@@ -3,6 +3,7 @@ test on the folder store and on a real S3-protocol server)."""
 from __future__ import annotations
 
 import hashlib
+import threading
 import tracemalloc
 import urllib.request
 from dataclasses import replace
@@ -11,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from app.artifacts.s3 import S3Store
-from app.artifacts.storage import ContentMissing, ContentTooLarge, FolderStore, StoreUnavailable, content_disposition
+from app.artifacts.storage import (
+    ContentMissing,
+    ContentTooLarge,
+    FolderStore,
+    StoreUnavailable,
+    UploadBusy,
+    UploadOffsetMismatch,
+    UploadProgress,
+    content_disposition,
+)
 from app.artifacts.stores import make_store
 from app.config import ArtifactSettings, Config
 
@@ -216,3 +226,114 @@ def test_the_configuration_names_the_store(s3_server, tmp_path: Path):
     s3 = make_store(Config(database_url="sqlite://", secret_key="s", data_dir=tmp_path,
                            artifacts=ArtifactSettings(s3=settings)))
     assert isinstance(s3, S3Store) and s3.bucket == "configured"
+
+
+# --- resumable uploads: appended to piece by piece, finished into place -------------------------
+
+def pieces(data: bytes, sizes: list[int]):
+    """`data` cut at the given sizes (the last piece takes the rest)."""
+    start = 0
+    for size in sizes:
+        yield data[start:start + size]
+        start += size
+    yield data[start:]
+
+
+def test_a_resumable_upload_in_pieces_of_any_size_becomes_the_content(store):
+    data = content(12 * MIB + 3)
+    assert store.upload_progress("up", len(data)) == UploadProgress(0, None)
+
+    offset = 0
+    for piece in pieces(data, [1, 3 * MIB, 4 * MIB + 7, 10, 2 * MIB]):
+        offset = store.append("up", offset, chunked(piece), len(data))
+        progress = store.upload_progress("up", len(data))
+        assert progress.offset == offset and progress.touched_at is not None
+        with pytest.raises(ContentMissing):
+            store.read("up")  # invisible until finished
+    assert offset == len(data)
+
+    stored = store.finish_upload("up", len(data))
+
+    assert (stored.size, stored.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert everything(store, "up") == data
+    assert leftovers(store) == ["up"]
+    assert store.upload_progress("up", len(data)).offset == len(data)
+    assert store.finish_upload("up", len(data)) == stored  # finishing again measures it again
+
+
+def test_an_append_elsewhere_than_the_offset_is_refused_and_changes_nothing(store):
+    data = content(7 * MIB)
+    store.append("up", 0, chunked(data[:6 * MIB]), len(data))
+
+    for wrong in (0, 5 * MIB, 6 * MIB + 1):
+        with pytest.raises(UploadOffsetMismatch) as refused:
+            store.append("up", wrong, [data[wrong:wrong + 10]], len(data))
+        assert refused.value.offset == 6 * MIB
+    with pytest.raises(UploadOffsetMismatch):
+        store.append("never-begun", 10, [b"x"], 100)
+    assert store.upload_progress("up", len(data)).offset == 6 * MIB
+    with pytest.raises(UploadOffsetMismatch):
+        store.finish_upload("up", len(data))  # not whole yet
+
+
+@pytest.mark.parametrize("after", [3 * MIB + 5, 11 * MIB + 1], ids=["within-a-part", "after-parts"])
+def test_an_append_breaking_off_keeps_what_arrived_and_the_upload_goes_on_from_there(store, after):
+    data = content(14 * MIB)
+    offset = store.append("up", 0, chunked(data[:MIB]), len(data))
+
+    with pytest.raises(ConnectionResetError):
+        store.append("up", offset, breaking_off(data[offset:], after - offset), len(data))
+
+    assert store.upload_progress("up", len(data)).offset == after
+    store.append("up", after, chunked(data[after:]), len(data))
+    assert store.finish_upload("up", len(data)).sha256 == hashlib.sha256(data).hexdigest()
+    assert everything(store, "up") == data
+    assert leftovers(store) == ["up"]
+
+
+def test_an_append_past_the_uploads_length_keeps_what_fits_before_it(store):
+    data = content(6 * MIB)
+    with pytest.raises(ContentTooLarge):
+        store.append("up", 0, chunked(data + b"overflow", MIB), len(data))
+    assert store.upload_progress("up", len(data)).offset == len(data)  # every chunk before the one past it
+    assert store.finish_upload("up", len(data)).size == len(data)
+    assert everything(store, "up") == data
+
+
+@pytest.mark.parametrize("stage", ["begun", "in-parts", "finished"])
+def test_deleting_an_upload_at_any_stage_leaves_nothing(store, stage):
+    data = content(12 * MIB)
+    store.append("up", 0, chunked(data[:2 * MIB if stage == "begun" else 11 * MIB]), len(data))
+    if stage == "finished":
+        store.append("up", 11 * MIB, chunked(data[11 * MIB:]), len(data))
+        store.finish_upload("up", len(data))
+
+    store.delete("up")
+
+    assert leftovers(store) == []
+    assert store.upload_progress("up", len(data)) == UploadProgress(0, None)
+    with pytest.raises(ContentMissing):
+        store.finish_upload("up", len(data))
+
+
+def test_one_append_at_a_time_on_the_folder_store(tmp_path):
+    store, started, release = FolderStore(tmp_path), threading.Event(), threading.Event()
+
+    def slow():
+        yield b"first"
+        started.set()
+        release.wait(10)
+        yield b"second"
+
+    appending = threading.Thread(target=store.append, args=("up", 0, slow(), 100))
+    appending.start()
+    try:
+        assert started.wait(10)
+        with pytest.raises(UploadBusy):
+            store.append("up", 5, [b"x"], 100)
+        with pytest.raises(UploadBusy):
+            store.finish_upload("up", 5)
+    finally:
+        release.set()
+        appending.join(10)
+    assert store.upload_progress("up", 100).offset == len(b"firstsecond")
