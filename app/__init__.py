@@ -40,12 +40,14 @@ def create_app(config: Config | None = None) -> Flask:
     app.before_request(_authenticate)
     request_guards.init_app(app, config.requests)
 
+    from app.artifacts.uploads import blp as uploads_blueprint
     from app.artifacts.views import blp as artifacts_blueprint
     from app.orders.views import blp as orders_blueprint
     from app.services.views import blp as services_blueprint
     api.register_blueprint(services_blueprint)
     api.register_blueprint(orders_blueprint)
     api.register_blueprint(artifacts_blueprint)
+    api.register_blueprint(uploads_blueprint)
     app.register_blueprint(docs_assets)
     return app
 

@@ -178,6 +178,7 @@ class ArtifactSettings:
     max_bytes: int = 5 * 1024**3             # of one artifact
     account_quota_bytes: int = 50 * 1024**3  # of everything one account holds
     product_retention_seconds: int | None = None  # products older than this are removed
+    stale_upload_seconds: int = 24 * 3600  # a resumable upload untouched this long is removed
     s3: S3Settings | None = None  # None: a folder in the data folder
 
 
@@ -194,7 +195,8 @@ def _artifacts(env: Mapping[str, str]) -> ArtifactSettings:
     return ArtifactSettings(
         max_bytes=_bytes(env, "MARKETPLACE_MAX_ARTIFACT_SIZE", defaults.max_bytes),
         account_quota_bytes=_bytes(env, "MARKETPLACE_ACCOUNT_STORAGE_QUOTA", defaults.account_quota_bytes),
-        product_retention_seconds=retention or None, s3=s3)
+        product_retention_seconds=retention or None, s3=s3,
+        stale_upload_seconds=_int(env, "MARKETPLACE_STALE_UPLOAD_SECONDS", defaults.stale_upload_seconds, minimum=60))
 
 
 @dataclass(frozen=True)

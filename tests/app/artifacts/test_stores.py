@@ -24,14 +24,7 @@ from app.artifacts.storage import (
 )
 from app.artifacts.stores import make_store
 from app.config import ArtifactSettings, Config
-
-MIB = 1024 * 1024
-
-
-def content(size: int, seed: int = 0) -> bytes:
-    """`size` bytes that differ from one position to the next (a misplaced part shows)."""
-    block = hashlib.sha256(str(seed).encode()).digest() * (MIB // 32 + 1)
-    return (block * (size // len(block) + 1))[:size]
+from tests.storage_server import MIB, content, leftovers
 
 
 def chunked(data: bytes, size: int = 700_000):
@@ -41,16 +34,6 @@ def chunked(data: bytes, size: int = 700_000):
 
 def everything(store, key: str, start: int = 0, end: int | None = None) -> bytes:
     return b"".join(store.read(key, start, end))
-
-
-def leftovers(store) -> list[str]:
-    """What the store holds, half-written things included: files (temporary ones too), or
-    objects and multipart uploads not completed."""
-    if isinstance(store, FolderStore):
-        return sorted(str(path.relative_to(store.root)) for path in store.root.rglob("*") if path.is_file())
-    objects = store.client.list_objects_v2(Bucket=store.bucket).get("Contents", [])
-    uploads = store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", [])
-    return sorted([item["Key"] for item in objects] + [f"upload of {item['Key']}" for item in uploads])
 
 
 def breaking_off(data: bytes, after: int):
