@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test openapi lock bench bench-execution bench-local-start
+.PHONY: serve test openapi lock bench bench-execution bench-local-start bench-artifacts
 serve: $(VENV)/.installed
 	$(BIN)/marketplace serve
 
@@ -44,3 +44,6 @@ bench-execution: $(VENV)/.installed-test
 
 bench-local-start: $(VENV)/.installed-test
 	$(BIN)/python -m tests.bench.bench_local_start
+
+bench-artifacts: $(VENV)/.installed-test
+	$(BIN)/python -m tests.bench.bench_artifacts
