@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from app.artifacts.storage import StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 _UNSET = object()
@@ -186,8 +188,20 @@ def _database_unavailable(error: Exception):
                                  headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}))
 
 
+STORE_RETRY_AFTER_SECONDS = 30
+
+
+def _store_unavailable(error: StoreUnavailable):
+    """503: the artifact store cannot be reached or refuses the configured bucket or keys."""
+    log.error("artifact store unavailable on %s %s: %s", request.method, request.path, error)
+    _rollback()
+    return render_error(ApiError("the artifact store is unavailable; retry later", status_code=503,
+                                 headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)}))
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(ApiError, render_error)
+    app.register_error_handler(StoreUnavailable, _store_unavailable)
     app.register_error_handler(sa.exc.IntegrityError, _conflict)
     for error_type in (*DATABASE_UNAVAILABLE, sa.exc.DBAPIError):
         app.register_error_handler(error_type, _database_unavailable)

@@ -93,11 +93,13 @@ class S3Store:
         try:
             return getattr(self.client, operation)(Bucket=self.bucket, **params)
         except botocore.exceptions.ClientError as error:
-            if _code(error) in _UNUSABLE_CODES:
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            if _code(error) in _UNUSABLE_CODES or status >= 500:  # 5xx: still failing after the retries
                 raise self._unusable(error) from error
             raise
         except (botocore.exceptions.NoCredentialsError, botocore.exceptions.EndpointConnectionError,
-                botocore.exceptions.ConnectTimeoutError) as error:
+                botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError,
+                botocore.exceptions.ConnectionClosedError) as error:
             raise self._unusable(error) from error
 
     def create_bucket(self) -> None:

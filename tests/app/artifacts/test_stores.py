@@ -320,3 +320,14 @@ def test_one_append_at_a_time_on_the_folder_store(tmp_path):
         release.set()
         appending.join(10)
     assert store.upload_progress("up", 100).offset == len(b"firstsecond")
+
+
+def test_the_api_answers_503_while_the_store_cannot_be_used(app, alice, s3_server, stored):
+    app.extensions["artifact_store"] = S3Store(s3_server.settings("no-such-bucket"))
+    before = stored()
+
+    response = alice.post("/1/artifacts", data=b"content", headers={"Content-Type": "text/plain"})
+
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert response.get_json() == {"message": "the artifact store is unavailable; retry later"}
+    assert stored() == before
