@@ -40,16 +40,16 @@ def wait_until(condition, seconds: float = 60.0, what: str = "condition"):
 
 
 class Process:
-    """`python -m app.cli ARGS` in a new process group."""
+    """`python -m app.cli ARGS` (or another module's) in a new process group."""
 
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path, log: Path):
-        self.args, self.env, self.cwd, self.log = args, env, cwd, log
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path, log: Path, module: str = "app.cli"):
+        self.args, self.env, self.cwd, self.log, self.module = args, env, cwd, log, module
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Process:
         with open(self.log, "ab") as output:
-            self.process = subprocess.Popen([sys.executable, "-m", "app.cli", *self.args], cwd=self.cwd, env=self.env,
-                                            stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+            self.process = subprocess.Popen([sys.executable, "-m", self.module, *self.args], cwd=self.cwd,
+                                            env=self.env, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
                                             process_group=0)
         return self
 

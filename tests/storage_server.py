@@ -4,14 +4,13 @@ waited for with a deadline; each test gets a fresh bucket on it), and what a sto
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
+import os
 import urllib.request
 import uuid
 from pathlib import Path
 
 from app.config import S3Settings
-from tests.serving import free_port, wait_until
+from tests.serving import Process, free_port, wait_until
 
 REGION = "us-east-1"
 MIB = 1024 * 1024
@@ -19,22 +18,19 @@ MIB = 1024 * 1024
 
 class S3Server:
     def __init__(self, log: Path):
-        self.log = log
         self.port = free_port()
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
+        self.server = Process(["--host", "127.0.0.1", "--port", str(self.port)], dict(os.environ), log.parent, log,
+                              module="moto.server")
 
     def start(self) -> S3Server:
-        with open(self.log, "ab") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "--host", "127.0.0.1", "--port", str(self.port)],
-                stdin=subprocess.DEVNULL, stdout=output, stderr=output)
-        wait_until(self._answers, 60, f"the S3 server on port {self.port} answering (log: {self.log})")
+        self.server.start()
+        wait_until(self._answers, 60, f"the S3 server on port {self.port} answering (log: {self.server.log})")
         return self
 
     def _answers(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"the S3 server exited with {self.process.returncode}: {self.log.read_text()}")
+        if (code := self.server.process.poll()) is not None:
+            raise AssertionError(f"the S3 server exited with {code}: {self.server.log.read_text()}")
         try:
             with urllib.request.urlopen(self.endpoint_url + "/", timeout=2) as response:
                 return response.status == 200
@@ -42,13 +38,7 @@ class S3Server:
             return False
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(15)
+        self.server.stop()
 
     def settings(self, bucket: str | None = None, **overrides) -> S3Settings:
         """Settings for a bucket on this server (a new name unless given; not created)."""
