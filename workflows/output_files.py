@@ -11,7 +11,7 @@ measured (entries, depth) before it goes on, and the count and total size of the
 are capped; what is left out is said, one line per reason.
 
 Reading a listed file opens it again the same way and checks that it is the same file (device,
-inode, size, a single link): what was listed is what is read. Standard library only: the Job's
+inode, change time, size, a single link): what was listed is what is read. Standard library only: the Job's
 product collector (`workflows.pod_io`) runs this in the marketplace image, beside the workload.
 """
 from __future__ import annotations
@@ -39,13 +39,18 @@ class OutputChanged(OSError):
 class OutputFile:
     name: str
     size: int
-    identity: tuple[int, int]  # (st_dev, st_ino) when listed
+    # (st_dev, st_ino, st_ctime_ns) when listed: inode numbers are reused, and no one can set a ctime.
+    identity: tuple[int, int, int]
 
 
 @dataclass
 class OutputListing:
     files: list[OutputFile] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # one line per reason something was left out
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int]:
+    return info.st_dev, info.st_ino, info.st_ctime_ns
 
 
 def name_problem(name: str) -> str | None:
@@ -117,7 +122,7 @@ class _Walk:
         elif self.owner is not None and info.st_uid != self.owner:
             self.refuse(relative, "a file the order's user does not own")
         else:
-            self.keep(OutputFile(relative, info.st_size, (info.st_dev, info.st_ino)))
+            self.keep(OutputFile(relative, info.st_size, _identity(info)))
 
     def keep(self, file: OutputFile) -> None:
         if len(self.listing.files) >= self.max_files:
@@ -151,6 +156,9 @@ def list_outputs(folder: Path | str, max_files: int, max_bytes: int, owner: int 
         root = os.open(folder, _DIRECTORY)
     except FileNotFoundError:
         return walk.finish()
+    except OSError:  # the workload put a link or a file in its place
+        walk.refuse(".", "the outputs folder is not a folder")
+        return walk.finish()
     try:
         walk.directory(root, "", os.fstat(root).st_dev, 0)
     finally:
@@ -170,7 +178,7 @@ def _open_listed(folder: Path | str, listed: OutputFile) -> int:
     finally:
         os.close(fd)
     info = os.fstat(file)
-    if not (stat.S_ISREG(info.st_mode) and (info.st_dev, info.st_ino) == listed.identity and info.st_nlink == 1
+    if not (stat.S_ISREG(info.st_mode) and _identity(info) == listed.identity and info.st_nlink == 1
             and info.st_size == listed.size):
         os.close(file)
         raise OutputChanged(f"{listed.name!r} is no longer the file that was listed")
