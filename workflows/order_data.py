@@ -3,6 +3,7 @@ the convention that workflows/basic.py documents, the same on every backend."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import quote
 
 INPUTS_DIR = "/marketplace/inputs"  # in a Job's containers and in the local sandbox
 OUTPUTS_DIR = "/marketplace/outputs"
@@ -18,3 +19,12 @@ def with_input_paths(parameters: Sequence[tuple[str, str]], input_names: Sequenc
 
 def data_environment(inputs_dir: str | None, outputs_dir: str) -> dict[str, str]:
     return {**({INPUTS_VARIABLE: inputs_dir} if inputs_dir else {}), OUTPUTS_VARIABLE: outputs_dir}
+
+
+def artifact_blob_url(api: str, artifact_id: str) -> str:
+    """Where the API serves an artifact's content (to a bearer of a token that may read it)."""
+    return f"{api.rstrip('/')}/1/artifacts/{quote(artifact_id, safe='')}/blob"
+
+
+def product_upload_url(api: str, order_id: str, name: str) -> str:
+    return f"{api.rstrip('/')}/1/orders/{quote(order_id, safe='')}/products?name={quote(name, safe='')}"

@@ -26,8 +26,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from urllib.parse import quote
 
+from workflows.order_data import artifact_blob_url, product_upload_url
 from workflows.output_files import CHUNK_BYTES, OutputFile, list_outputs, read_output
 
 TOKEN_VARIABLE = "MARKETPLACE_ACCESS_TOKEN"
@@ -77,7 +77,7 @@ def fetch(api: str, token: str | None, into: Path, inputs: Sequence[tuple[str, s
         if "/" in parameter or parameter in ("", ".", ".."):
             raise ValueError(f"{parameter!r} is not a parameter name")
         target, partial = into / parameter, into / f".{parameter}.partial"
-        url = f"{api}/1/artifacts/{quote(artifact_id, safe='')}/blob"
+        url = artifact_blob_url(api, artifact_id)
         _with_retries(functools.partial(_download, url, token, partial), f"fetching {parameter} ({artifact_id})",
                       delays)
         os.replace(partial, target)
@@ -100,7 +100,7 @@ def collect(api: str, token: str | None, order_id: str, folder: Path, max_files:
         print(f"[marketplace] {line}", file=sys.stderr, flush=True)
     failed = 0
     for file in listing.files:
-        url = f"{api}/1/orders/{quote(order_id, safe='')}/products?name={quote(file.name, safe='')}"
+        url = product_upload_url(api, order_id, file.name)
         try:
             _with_retries(functools.partial(_upload, url, token, folder, file), f"uploading {file.name!r}", delays)
         except (Refused, OSError) as error:
