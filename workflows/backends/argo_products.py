@@ -23,7 +23,7 @@ from workflows.output_files import name_problem
 MAX_NODES_BYTES = 64 * 1024 * 1024  # inflated compressedNodes
 STORE_KEYS = (("s3", "key"), ("gcs", "key"), ("oss", "key"), ("azure", "blob"), ("hdfs", "path"))
 LOG_ARTIFACT = "main-logs"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._()\[\]=,+@:-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._()\[\]=,+@-]+")
 MAX_PART_CHARS = 200
 
 
