@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, request
 
 from app import errors, observability, request_guards
-from app.artifacts.storage import FolderStore
+from app.artifacts.stores import make_store
 from app.auth import authenticate_request, make_verifier
 from app.config import Config
 from app.db import Database
@@ -29,7 +29,7 @@ def create_app(config: Config | None = None) -> Flask:
     database = Database(config.database_url)
     database.init_app(app)
     app.extensions["token_verifier"] = make_verifier(config)
-    app.extensions["artifact_store"] = FolderStore(config.artifacts_dir)
+    app.extensions["artifact_store"] = make_store(config)
 
     api = Api(app)
     app.extensions["api"] = api

@@ -111,7 +111,7 @@ class Backend(Protocol):
     def unfinished_workloads(self) -> set[str]:
         """The orders whose workloads the backend is starting or running."""
 
-    def products(self, order_id: str) -> list[ProducedFile]:
+    def products(self, order_id: str) -> ProductList:
         """The files the order's workload left, once the order has ended (called by the worker
         after a final observation and before forget(); it may be called again after a worker
         crash, so it must be repeatable). Kubernetes Jobs return [] (their collector uploaded them
