@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workflows.backends.sandbox import SANDBOX_MODES, Limits, SandboxSettings
-from workflows.settings import CompileSettings, parse_resource_kinds
+from workflows.settings import ArtifactRepositoryRef, CompileSettings, parse_resource_kinds
 
 SECRET_FILE_NAME = ".marketplace-secret-key"
 DATABASE_FILE_NAME = "marketplace.db"
@@ -68,6 +68,16 @@ def _resource_kinds(raw: str | None) -> frozenset[str]:
         return parse_resource_kinds(raw or "")
     except ValueError as error:
         raise ConfigError(f"MARKETPLACE_ARGO_RESOURCE_KINDS: {error}") from None
+
+
+def _artifact_repository(raw: str | None) -> ArtifactRepositoryRef | None:
+    """`configmap-name/key`: an Argo artifact repository in the orders' namespace."""
+    if not raw:
+        return None
+    config_map, _, key = raw.partition("/")
+    if not config_map or not key:
+        raise ConfigError(f"MARKETPLACE_ARGO_ARTIFACT_REPOSITORY must be configmap-name/key, not {raw!r}")
+    return ArtifactRepositoryRef(config_map, key)
 
 
 def _limits(env: Mapping[str, str]) -> Limits:
@@ -284,7 +294,12 @@ class Config:
             log_bytes=_bytes(env, "MARKETPLACE_ORDER_LOG_BYTES", defaults.log_bytes),
             stuck_seconds=_int(env, "MARKETPLACE_ORDER_STUCK_SECONDS", defaults.stuck_seconds, minimum=1),
             log_poll_seconds=_int(env, "MARKETPLACE_LOG_POLL_SECONDS", defaults.log_poll_seconds, minimum=1),
-            argo_resource_kinds=_resource_kinds(env.get("MARKETPLACE_ARGO_RESOURCE_KINDS")))
+            argo_resource_kinds=_resource_kinds(env.get("MARKETPLACE_ARGO_RESOURCE_KINDS")),
+            api_url_for_workloads=env.get("MARKETPLACE_API_URL_FOR_WORKLOADS") or None,
+            helper_image=env.get("MARKETPLACE_HELPER_IMAGE") or None,
+            artifact_repository=_artifact_repository(env.get("MARKETPLACE_ARGO_ARTIFACT_REPOSITORY")),
+            max_products=_int(env, "MARKETPLACE_MAX_PRODUCTS_PER_ORDER", defaults.max_products, minimum=1),
+            max_product_bytes=_bytes(env, "MARKETPLACE_MAX_PRODUCT_BYTES_PER_ORDER", defaults.max_product_bytes))
         return cls(
             compile=compile_settings,
             limits=_limits(env),

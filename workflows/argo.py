@@ -3,6 +3,11 @@
 The provider's definition is a Workflow or WorkflowTemplate manifest or a bare `spec`, as an
 object or as YAML/JSON text. Order values go into `spec.arguments.parameters` by name (Argo
 hands them to templates as `{{workflow.parameters.NAME}}`); nothing is pasted into the text.
+An order's input artifacts go into `spec.arguments.artifacts` by parameter name, as HTTP
+artifacts read from the marketplace API with the order's token, so a template that declares
+`inputs.artifacts: [{name: <parameter>, path: ...}]` gets the file; output artifacts land in the
+platform's artifact repository (`spec.artifactRepositoryRef`), and no definition may name a
+storage location of its own (argo_forbidden.py).
 The platform owns the object's name, namespace and labels, the service account, the deadline,
 the TTL and pod garbage collection: whatever the provider wrote there is replaced. It also owns
 its own label and annotation keys and Argo's `workflows.argoproj.io/` ones, which steer Argo's
@@ -19,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workflows.names import object_annotations, object_labels, object_name
+from workflows.order_data import artifact_blob_url
 from workflows.problems import Problem
 from workflows.settings import CompileSettings
 from workflows.untrusted import DocumentError, load_yaml, measure_object
@@ -109,6 +115,23 @@ def _with_values(arguments: Any, parameters: Sequence[tuple[str, str]]) -> dict[
     return arguments
 
 
+def _with_input_artifacts(arguments: dict[str, Any], inputs: Sequence[tuple[str, str]], access_token: str | None,
+                          settings: CompileSettings) -> None:
+    """Each (parameter, artifact id) as an HTTP artifact of the API, in place of a declared one."""
+    if not inputs or not settings.api_url_for_workloads:
+        return
+    names = {parameter for parameter, _ in inputs}
+    listed = arguments.get("artifacts")
+    declared = [entry for entry in (listed if isinstance(listed, list) else [])
+                if not (isinstance(entry, dict) and entry.get("name") in names)]
+    for parameter, artifact_id in inputs:
+        http: dict[str, Any] = {"url": artifact_blob_url(settings.api_url_for_workloads, artifact_id)}
+        if access_token:  # none in a dry run
+            http["headers"] = [{"name": "Authorization", "value": f"Bearer {access_token}"}]
+        declared.append({"name": parameter, "http": http})
+    arguments["artifacts"] = declared
+
+
 def _string_map(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
@@ -140,10 +163,15 @@ def _manifest_as_text(template: dict[str, Any]) -> None:
 
 
 def compile_argo_workflow(order_id: str, service_id: str, definition: ArgoDefinition,
-                          parameters: Sequence[tuple[str, str]], settings: CompileSettings) -> dict[str, Any]:
+                          parameters: Sequence[tuple[str, str]], settings: CompileSettings,
+                          inputs: Sequence[tuple[str, str]] = (), access_token: str | None = None) -> dict[str, Any]:
+    """`inputs`: (parameter, artifact id) of the artifacts the order hands its workflow."""
     labels, annotations = object_labels(order_id, service_id), object_annotations(order_id, service_id)
     spec = copy.deepcopy(definition.spec)
     spec["arguments"] = _with_values(spec.get("arguments"), parameters)
+    _with_input_artifacts(spec["arguments"], inputs, access_token, settings)
+    if repository := settings.artifact_repository:
+        spec["artifactRepositoryRef"] = {"configMap": repository.config_map, "key": repository.key}
     spec["serviceAccountName"] = settings.service_account
     spec["activeDeadlineSeconds"] = settings.active_deadline_seconds
     spec["ttlStrategy"] = {"secondsAfterCompletion": settings.ttl_seconds_after_finished}

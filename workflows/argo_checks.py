@@ -32,9 +32,11 @@ def _template_references(spec: dict[str, Any]) -> Iterator[tuple[tuple, str]]:
             yield ("hooks", *path, key), value
 
 
-def meaning_problems(definition: ArgoDefinition, parameter_names: Sequence[str]) -> list[Problem]:
+def meaning_problems(definition: ArgoDefinition, parameter_names: Sequence[str],
+                     artifact_names: Sequence[str] = ()) -> list[Problem]:
     """What the schema cannot see: the entrypoint and every referenced template exist, and every
-    service parameter is declared in `spec.arguments.parameters`."""
+    service parameter is declared in `spec.arguments.parameters` (an artifact parameter may be
+    declared in `spec.arguments.artifacts` instead, where its file is delivered)."""
     spec, prefix = definition.spec, definition.spec_path
     problems = []
     templates = spec.get("templates") if isinstance(spec.get("templates"), list) else []
@@ -48,8 +50,10 @@ def meaning_problems(definition: ArgoDefinition, parameter_names: Sequence[str])
             problems.append(Problem(prefix + ".".join(map(str, path)), f"no template is named {name!r}", name))
     arguments = spec.get("arguments") if isinstance(spec.get("arguments"), dict) else {}
     declared = {p.get("name") for p in arguments.get("parameters") or [] if isinstance(p, dict)}
+    listed = arguments.get("artifacts")
+    artifacts = {a.get("name") for a in (listed if isinstance(listed, list) else []) if isinstance(a, dict)}
     for name in parameter_names:
-        if name not in declared:
+        if name not in declared and not (name in artifact_names and name in artifacts):
             problems.append(Problem(prefix + "arguments.parameters",
                                     f"the service parameter {name!r} is not declared here, so the "
                                     "workflow could not use its value", name))
@@ -79,7 +83,8 @@ def check_argo_workflow(argo: dict[str, Any] | str, parameters: Sequence[dict[st
     except ArgoDefinitionError as error:
         return [error.problem]
     names = [parameter["name"] for parameter in parameters]
-    problems = (safety_problems(definition, settings) + meaning_problems(definition, names)
+    artifact_names = [parameter["name"] for parameter in parameters if parameter.get("type") == "artifact"]
+    problems = (safety_problems(definition, settings) + meaning_problems(definition, names, artifact_names)
                 + default_problems(definition, parameters))
     manifest = compile_argo_workflow(PLACEHOLDER_ORDER_ID, "placeholder", definition,
                                      [(name, "value") for name in names], settings)

@@ -1,6 +1,10 @@
 """What a marketplace must not run, wherever in an argo definition it hides: host access,
-references to objects on the cluster, an account or a namespace of its own, and secrets the
-platform does not grant. The same walk covers the manifests of resource templates."""
+references to objects on the cluster, an account or a namespace of its own, secrets the
+platform does not grant, and artifact storage of its own: an artifact in a bucket it names (or
+an artifact repository it picks) would be read or written with the platform's repository
+credentials, so a key of its choosing could read or overwrite another tenant's objects. HTTP,
+git and raw artifacts fetch from elsewhere and stay allowed. The same walk covers the manifests
+of resource templates."""
 from __future__ import annotations
 
 from typing import Any
@@ -15,7 +19,11 @@ _CLUSTER_REFERENCES = {
     "templateRef": "refers to a WorkflowTemplate on the cluster; define the template in this workflow instead",
     "podSpecPatch": "may change any field of the pods; the platform does not accept pod spec patches",
     "serviceAccountName": "the platform sets the service account of every pod",
+    "artifactRepositoryRef": "the platform decides where artifacts are stored; remove the artifact repository",
 }
+# Artifact locations in a store (plugin: a driver the operator configured) that the platform's credentials reach.
+_STORAGE_KEYS = frozenset({"s3", "gcs", "oss", "azure", "hdfs", "artifactory", "plugin"})
+_ARTIFACT_PLACES = frozenset({"artifacts", "archiveLocation"})
 
 
 def _secret_names(key: str, value: Any) -> list[str]:
@@ -43,6 +51,9 @@ def forbidden_in(document: Any, prefix: str, settings: CompileSettings,
                                     "namespaces", value))
         elif key == "privileged" and value is True:
             problems.append(Problem(where, "privileged containers are not allowed", value))
+        elif key in _STORAGE_KEYS and _ARTIFACT_PLACES.intersection(map(str, path)):
+            problems.append(Problem(where, f"an artifact may not name a storage location ({key}): the platform "
+                                    "stores every order's artifacts in its own repository", value))
         elif key in _CLUSTER_REFERENCES and not (key in replaced and not path):
             problems.append(Problem(where, _CLUSTER_REFERENCES[key], value))
         for name in _secret_names(key, value):

@@ -9,6 +9,14 @@ _RESOURCE_KIND = re.compile(r"(?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Z][A-Za-z0-
 
 
 @dataclass(frozen=True)
+class ArtifactRepositoryRef:
+    """An Argo artifact repository: the key of a ConfigMap in the orders' namespace."""
+
+    config_map: str
+    key: str
+
+
+@dataclass(frozen=True)
 class CompileSettings:
     namespace: str = "marketplace-orders"
     service_account: str = "marketplace-runner"  # argo workflow pods; basic Jobs mount no token
@@ -22,6 +30,14 @@ class CompileSettings:
     log_poll_seconds: int = 5  # how often a running order's logs are read
     # Kinds (`Kind`, any API group, or `group/Kind`) an argo resource template may touch; none: no resource templates.
     argo_resource_kinds: frozenset[str] = frozenset()
+    # Order data. The marketplace API as order pods reach it (http://marketplace-api.marketplace.svc:8000)
+    # and the marketplace's own image (Python and this package), which fetches inputs and collects
+    # products beside a Job's workload; without both, Jobs get neither.
+    api_url_for_workloads: str | None = None
+    helper_image: str | None = None
+    artifact_repository: ArtifactRepositoryRef | None = None  # where argo orders' output artifacts go
+    max_products: int = 1000  # files kept per order
+    max_product_bytes: int = 10 * 1024**3  # bytes kept per order, all its files together
 
 
 def parse_resource_kinds(text: str) -> frozenset[str]:

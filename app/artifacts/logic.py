@@ -2,13 +2,13 @@
 quota, who sees what, products registered once per order and name, lineage, and retention."""
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.artifacts.models import ARTIFACT_ID_LENGTH, NAME_LENGTH, Artifact, ArtifactUse
@@ -87,16 +87,15 @@ def upload_artifact(session: Session, store: Store, settings: ArtifactSettings, 
         status=ArtifactStatus.READY, storage_key=key), stored)
 
 
-def _record(session: Session, store: Store, artifact: Artifact, stored: Stored, owns_content: bool = True) -> Artifact:
-    """Record content already stored; if that fails, content of its own goes too."""
+def _record(session: Session, store: Store, artifact: Artifact, stored: Stored) -> Artifact:
+    """Record content already stored; if that fails, the content goes too."""
     artifact.size, artifact.sha256 = stored.size, stored.sha256
     session.add(artifact)
     try:
         session.commit()
     except BaseException:
         session.rollback()
-        if owns_content:
-            store.delete(artifact.storage_key)
+        store.delete(artifact.storage_key)
         raise
     return artifact
 
@@ -174,33 +173,50 @@ def guess_mime_type(name: str) -> str:
     return mimetypes.guess_type(name, strict=False)[0] or DEFAULT_MIME_TYPE
 
 
-def register_product(session: Session, store: Store, settings: ArtifactSettings, order_id: str, account: str,
-                     name: str, mime_type: str | None, chunks: Iterable[bytes], max_bytes: int) -> Artifact:
-    """Keep a file an order produced as an artifact of the order's consumer. Registering the same
-    name again (a retried collector, a worker restarted midway) finds the first and keeps it."""
+def product_key(order_id: str, name: str) -> str:
+    """The same for the same order and name, so a product written again after a crash replaces
+    the first copy instead of leaving it behind."""
+    digest = hashlib.sha256(order_id.encode() + b"\n" + name.encode())  # no order id holds a newline
+    return f"products/{digest.hexdigest()}"
+
+
+def add_product(session: Session, store: Store, settings: ArtifactSettings, order_id: str, account: str,
+                name: str, mime_type: str | None, chunks: Iterable[bytes], max_bytes: int) -> Artifact:
+    """Keep a file an order produced as an artifact of the order's consumer (in the session; the
+    caller commits). A name registered already is found, not written again."""
     existing = session.scalars(order_products(order_id).where(Artifact.name == name)).first()
     if existing is not None:
         return existing
-    artifact_id = new_artifact_id()
-    stored = store.put(storage_key(artifact_id), chunks, max_bytes)
-    return register_stored_product(session, store, settings, order_id, account, name, mime_type,
-                                   storage_key(artifact_id), stored, artifact_id)
+    key = product_key(order_id, name)
+    return _new_product(session, settings, order_id, account, name, mime_type, key,
+                        store.put(key, chunks, max_bytes))
 
 
-def register_stored_product(session: Session, store: Store, settings: ArtifactSettings, order_id: str,
-                            account: str, name: str, mime_type: str | None, key: str, stored: Stored,
-                            artifact_id: str | None = None) -> Artifact:
-    """A product whose content is already in the store under `key` (an Argo output artifact)."""
+def add_stored_product(session: Session, store: Store, settings: ArtifactSettings, order_id: str, account: str,
+                       name: str, key: str) -> Artifact:
+    """A product the workload's engine wrote to the store itself (an Argo output artifact): it is
+    read once for its size and hash."""
+    existing = session.scalars(order_products(order_id).where(Artifact.name == name)).first()
+    if existing is not None:
+        return existing
+    digest, size = hashlib.sha256(), 0
+    for chunk in store.read(key):
+        digest.update(chunk)
+        size += len(chunk)
+    return _new_product(session, settings, order_id, account, name, None, key, Stored(size, digest.hexdigest()))
+
+
+def _new_product(session: Session, settings: ArtifactSettings, order_id: str, account: str, name: str,
+                 mime_type: str | None, key: str, stored: Stored) -> Artifact:
     expires_at = None
     if settings.product_retention_seconds:
         expires_at = utcnow() + timedelta(seconds=settings.product_retention_seconds)
-    artifact = Artifact(id=artifact_id or new_artifact_id(), name=name, account=account, order_id=order_id,
+    artifact = Artifact(id=new_artifact_id(), name=name, account=account, order_id=order_id,
                         mime_type=mime_type or guess_mime_type(name), status=ArtifactStatus.READY,
-                        storage_key=key, expires_at=expires_at)
-    try:
-        return _record(session, store, artifact, stored, owns_content=artifact_id is not None)
-    except IntegrityError:  # registered meanwhile by another
-        return session.scalars(order_products(order_id).where(Artifact.name == name)).one()
+                        storage_key=key, size=stored.size, sha256=stored.sha256, expires_at=expires_at)
+    session.add(artifact)
+    session.flush()
+    return artifact
 
 
 def expire_products(session: Session, store: Store, limit: int = 100) -> int:

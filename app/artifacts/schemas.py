@@ -18,7 +18,7 @@ class ArtifactLinksSchema(ma.Schema):
     order = ma.fields.String(metadata={"description": "The order that produced it, for a product."})
 
 
-def _artifact_links(artifact) -> dict:
+def artifact_links(artifact) -> dict:
     links = {**resource_links("artifacts.ArtifactById", "ArtifactRT", artifact_id=artifact.id),
              "data": resource_url("artifacts.ArtifactBlob", "artifact_id", artifact.id)}
     if artifact.order_id:
@@ -39,7 +39,7 @@ class ArtifactRTSchema(ResponseSchema):
     created_at = ma.fields.AwareDateTime(data_key="created-at", required=True)
     expires_at = ma.fields.AwareDateTime(data_key="expires-at", metadata={
         "description": "When a product's content is removed (the retention period)."})
-    links = ComputedNested(ArtifactLinksSchema, _artifact_links, required=True)
+    links = ComputedNested(ArtifactLinksSchema, artifact_links, required=True)
 
 
 class ArtifactListRTSchema(ListPageSchema):

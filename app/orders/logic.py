@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -11,9 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.config import AccountLimits
+from app.artifacts import logic as artifacts
+from app.artifacts.models import Artifact
+from app.artifacts.storage import ContentTooLarge, Store
+from app.config import AccountLimits, ArtifactSettings
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, InvalidParameterValue, NotFound, TooManyRequests
+from app.errors import ApiError, Conflict, Forbidden, InvalidParameterValue, NotFound, TooManyRequests
 from app.orders.models import Order, OrderLogLine
 from app.services.logic import get_service
 from app.services.models import ID_LENGTH, Service
@@ -53,6 +57,13 @@ def _resolve(service: Service, given: list[dict[str, Any]]) -> list[tuple[str, s
     for problem in value_problems(service.workflow, values):
         raise InvalidParameterValue(problem.message, name=problem.path, value=problem.value)
     return values
+
+
+def _artifact_values(service: Service, values: list[tuple[str, str]]) -> dict[str, str]:
+    """The values of `artifact` parameters that name an artifact of this marketplace (a URL or
+    another urn: is passed on as it is)."""
+    types = {definition["name"]: definition["type"] for definition in service.parameters}
+    return {name: value for name, value in values if types.get(name) == "artifact" and artifacts.is_artifact_id(value)}
 
 
 def _orderable_service(session: Session, service_id: str) -> Service:
@@ -96,6 +107,7 @@ def place_order(session: Session, account: str, request: dict[str, Any], limits:
         return _replay(existing, digest)
     service = _orderable_service(session, request["service_id"])
     values = _resolve(service, request["parameters"])
+    inputs = artifacts.order_inputs(session, account, _artifact_values(service, values))
     _check_active_orders(session, account, limits.active_orders)
     order = Order(id=new_order_id(), name=request.get("name"), account=account, service_id=service.id,
                   service_owner=service.owner, service_version=service.version,
@@ -103,6 +115,7 @@ def place_order(session: Session, account: str, request: dict[str, Any], limits:
                   parameters=[{"name": name, "value": value} for name, value in values],
                   workflow=service.workflow, idempotency_key=idempotency_key, request_digest=digest)
     order.tags = request["tags"]
+    order.inputs = inputs
     session.add(order)
     try:
         session.commit()
@@ -174,6 +187,51 @@ def order_logs(session: Session, account: str, order_id: str, since, until, limi
     if until is not None:
         statement = statement.where(OrderLogLine.time < until)
     return list(session.scalars(statement.order_by(OrderLogLine.seq).limit(limit).offset(offset)))
+
+
+def products_of_order(session: Session, account: str, order_id: str) -> sa.Select:
+    """An order's products, for its consumer; the service's provider sees the order, not its data."""
+    order = get_order(session, account, order_id)
+    if order.account != account:
+        raise NotFound("no order of yours has this id", id=order_id)
+    return artifacts.order_products(order.id)
+
+
+def _check_product_name(name: str) -> str:
+    artifacts.check_name(name, "name")
+    parts = name.split("/")
+    if name.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise InvalidParameterValue("name: a relative path in the outputs folder, without '.' or '..' parts",
+                                    name="name", value=name)
+    return name
+
+
+def accept_product(session: Session, store: Store, settings: CompileSettings, artifact_settings: ArtifactSettings,
+                   workload_order: str | None, order_id: str, name: str, mime_type: str | None,
+                   chunks: Iterable[bytes]) -> Artifact:
+    """A file the order's workload left, uploaded by its collector with the order's own token."""
+    if workload_order is None:
+        raise Forbidden("only the order's workload uploads its products", id=order_id)
+    order = session.get(Order, order_id) if workload_order == order_id else None
+    if order is None:
+        raise NotFound("no order has this id", id=order_id)
+    _check_product_name(name)
+    count, used = artifacts.product_count_and_bytes(session, order.id)
+    if count >= settings.max_products:
+        raise InvalidParameterValue(f"an order may leave at most {settings.max_products} products",
+                                    name="name", value=name)
+    allowance = min(artifact_settings.max_bytes, settings.max_product_bytes - used)
+    try:
+        product = artifacts.add_product(session, store, artifact_settings, order.id, order.account, name,
+                                        mime_type, chunks, max(allowance, 0))
+        session.commit()
+    except ContentTooLarge:
+        raise ApiError(f"the order's products may be at most {settings.max_product_bytes} bytes in all, "
+                       f"and each at most {artifact_settings.max_bytes}", status_code=413) from None
+    except IntegrityError:  # the same name, uploaded twice at once: the first stays
+        session.rollback()
+        product = session.scalars(artifacts.order_products(order.id).where(Artifact.name == name)).one()
+    return product
 
 
 def dry_run_order(session: Session, request: dict[str, Any], settings: CompileSettings) -> dict[str, Any]:

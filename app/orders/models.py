@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.artifacts.models import Artifact, ArtifactUse
 from app.db import Base, JSONDocument, UTCDateTime, utcnow
 from app.services.models import ID_LENGTH
 from app.status import OrderStatus
@@ -45,6 +46,12 @@ class Order(Base):
 
     tag_rows: Mapped[list[OrderTag]] = relationship(
         order_by="OrderTag.position", cascade="all, delete-orphan", lazy="selectin")
+    # Lineage both ways: what the order read, and what it produced.
+    inputs: Mapped[list[ArtifactUse]] = relationship(order_by=ArtifactUse.parameter, cascade="all, delete-orphan",
+                                                     lazy="selectin")
+    products: Mapped[list[Artifact]] = relationship(
+        primaryjoin=lambda: sa.orm.foreign(Artifact.order_id) == Order.id, order_by=Artifact.name,
+        viewonly=True, lazy="selectin")
 
     @property
     def tags(self) -> list[str]:

@@ -4,7 +4,16 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common_schemas import ComputedNested, DescribedBySchema, NavLinksSchema, ReferenceToSchema, ResponseSchema
+from app.artifacts.schemas import ArtifactLinksSchema, artifact_links
+from app.auth import current_account
+from app.common_schemas import (
+    ComputedNested,
+    DescribedBySchema,
+    NavLinksSchema,
+    ReferenceToSchema,
+    ResponseSchema,
+    SelfLinksSchema,
+)
 from app.links import resource_links, resource_url
 from app.query.schemas import ListPageSchema
 from app.services.schemas import SHORT, ScalarValue, StrictSchema
@@ -50,6 +59,7 @@ class OrderLinksSchema(ma.Schema):
     self = ma.fields.String(required=True)
     describedBy = ma.fields.Nested(DescribedBySchema, required=True)
     logs = ma.fields.String(metadata={"description": "The order's log lines."})
+    products = ma.fields.String(metadata={"description": "The order's products, as a list."})
 
 
 class ServiceRefSchema(ma.Schema):
@@ -59,7 +69,8 @@ class ServiceRefSchema(ma.Schema):
 
 def _order_links(order):
     return {**resource_links("orders.OrderById", "OrderRT", order_id=order.id),
-            "logs": resource_url("orders.OrderLogs", "order_id", order.id)}
+            "logs": resource_url("orders.OrderLogs", "order_id", order.id),
+            "products": resource_url("orders.OrderProducts", "order_id", order.id)}
 
 
 def _service_ref_of(service_id: str) -> dict:
@@ -68,6 +79,29 @@ def _service_ref_of(service_id: str) -> dict:
 
 def _service_ref(order):
     return _service_ref_of(order.service_id)
+
+
+class OrderInputSchema(ma.Schema):
+    parameter = ma.fields.String(required=True)
+    id = ma.fields.String(required=True, attribute="artifact_id")
+    links = ComputedNested(SelfLinksSchema, lambda use: resource_links(
+        "artifacts.ArtifactById", "ArtifactRT", artifact_id=use.artifact_id), required=True)
+
+
+class ProductSchema(ResponseSchema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    mime_type = ma.fields.String(data_key="mime-type", required=True)
+    size = ma.fields.Integer()
+    links = ComputedNested(ArtifactLinksSchema, artifact_links, required=True)
+
+
+class ConsumerOnlyList(ma.fields.List):
+    """The order's data: its consumer's alone (the service's provider sees the order, not its data)."""
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return super().get_value(obj, attr, accessor, default) if obj.account == current_account() else []
 
 
 class OrderRTSchema(ResponseSchema):
@@ -85,6 +119,11 @@ class OrderRTSchema(ResponseSchema):
     parameters = ma.fields.List(ma.fields.Nested(ResolvedParameterSchema), required=True, metadata={
         "description": "Every parameter with the value actually used (defaults filled in)."})
     tags = ma.fields.List(ma.fields.String())
+    inputs = ConsumerOnlyList(ma.fields.Nested(OrderInputSchema), metadata={
+        "description": "The artifacts the order reads, by parameter."})
+    products = ConsumerOnlyList(ma.fields.Nested(ProductSchema), metadata={
+        "description": "The files the order produced, kept as artifacts (also when it failed); "
+                       "links.products lists them page by page."})
     links = ComputedNested(OrderLinksSchema, _order_links, required=True)
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 from flask import current_app, jsonify, url_for
 from flask.views import MethodView
 
-from app.auth import current_account
+from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
+from app.artifacts.schemas import ArtifactRTSchema, ProductListRTSchema, ProductUploadQuerySchema
+from app.artifacts.views import RAW_BODY, artifact_store, raw_mime_type, request_chunks
+from app.auth import current_account, current_workload_order
 from app.extensions import Blueprint, db_session
 from app.orders import logic
 from app.orders.listing import ORDER_LIST, ORDER_LIST_EXAMPLE
@@ -21,6 +24,7 @@ from app.orders.schemas import (
 )
 from app.paging import page_result
 from app.query import fetch_page, list_options_parameter
+from app.request_guards import accept_raw_body
 
 blp = Blueprint("orders", __name__, url_prefix="/1/orders",
                 description="Order a ready service with parameter values, and follow the order to its end.")
@@ -87,6 +91,29 @@ class OrderLogs(MethodView):
         account = current_account()
         return page_result("items", lambda limit, offset: logic.order_logs(
             db_session(), account, order_id, query.get("since"), query.get("until"), limit, offset), query)
+
+
+@blp.route("/<order_id>/products")
+class OrderProducts(MethodView):
+    @blp.doc(parameters=[list_options_parameter(ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE)])
+    @blp.response(200, ProductListRTSchema)
+    @blp.documented_errors(400, 401, 404)
+    def get(self, order_id):
+        """List the files an order produced (its consumer's), with the list options of every list"""
+        return fetch_page(ARTIFACT_LIST, db_session(), logic.products_of_order(db_session(), current_account(),
+                                                                             order_id), "products")
+
+    @accept_raw_body
+    @blp.arguments(ProductUploadQuerySchema, location="query", error_status_code=400)
+    @blp.doc(requestBody=RAW_BODY)
+    @blp.response(201, ArtifactRTSchema)
+    @blp.documented_errors(400, 401, 403, 404, 413, 422)
+    def post(self, query, order_id):
+        """Upload a product: for the order's own workload, with the order's token"""
+        config = current_app.config["MARKETPLACE"]
+        return logic.accept_product(db_session(), artifact_store(), config.compile, config.artifacts,
+                                    current_workload_order(), order_id, query["name"], raw_mime_type(),
+                                    request_chunks()), 201
 
 
 @blp.route("/<order_id>/tasks")

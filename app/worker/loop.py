@@ -5,9 +5,12 @@ import logging
 import threading
 import time
 
+from app.artifacts.logic import expire_products
+from app.artifacts.stores import make_store
 from app.config import Config
 from app.db import Database
 from app.worker.health import WorkerMetrics
+from app.worker.order_data import OrderData
 from app.worker.orders import observe_running_orders, stop_orphaned_workloads, submit_pending_orders
 from app.worker.services import build_pending_services
 from workflows.backends.base import Backend
@@ -15,6 +18,7 @@ from workflows.backends.local import LocalBackend
 
 log = logging.getLogger(__name__)
 ORPHAN_CHECK_SECONDS = 300
+EXPIRY_CHECK_SECONDS = 60  # products past their retention period
 
 
 def make_backend(config: Config) -> Backend:
@@ -32,17 +36,22 @@ class Worker:
         self.backend = backend or make_backend(config)
         self.metrics = WorkerMetrics()
         self._next_orphan_check = 0.0  # at the first pass: what a crash may have left running
+        self._data = OrderData(make_store(config), config.secret_key, config.compile, config.artifacts)
+        self._next_expiry = 0.0
 
     def run_once(self) -> int:
         """One pass over the waiting work; returns how many steps it took."""
         session = self._database.sessions()
         try:
             steps = (build_pending_services(session, self.backend.workflow_types, self._config.compile)
-                     + submit_pending_orders(session, self.backend, self.metrics)
-                     + observe_running_orders(session, self.backend, metrics=self.metrics))
+                     + submit_pending_orders(session, self.backend, self._data, self.metrics)
+                     + observe_running_orders(session, self.backend, self._data, metrics=self.metrics))
             if time.monotonic() >= self._next_orphan_check:
                 self._next_orphan_check = time.monotonic() + ORPHAN_CHECK_SECONDS
                 stop_orphaned_workloads(session, self.backend)
+            if time.monotonic() >= self._next_expiry:
+                self._next_expiry = time.monotonic() + EXPIRY_CHECK_SECONDS
+                steps += expire_products(session, self._data.store)
             return steps
         finally:
             session.close()

@@ -11,7 +11,8 @@ from app.db import utcnow
 from app.orders.logic import finish_order
 from app.orders.models import Order, OrderLogLine
 from app.status import FINISHED_ORDER_STATUSES, OrderStatus, check_order_transition
-from workflows.backends.base import Backend, BackendUnavailable, LogLine, Observation, Phase, Submission
+from app.worker.order_data import OrderData, keep_products, submission_of
+from workflows.backends.base import Backend, BackendUnavailable, LogLine, Observation, Phase
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +42,15 @@ def _append_logs(session: Session, order: Order, kept: int, lines: list[LogLine]
                                  message=line.message) for i, line in enumerate(lines))
 
 
-def submit_pending_orders(session: Session, backend: Backend, metrics=None, batch: int = 20) -> int:
+def submit_pending_orders(session: Session, backend: Backend, data: OrderData, metrics=None, batch: int = 20) -> int:
     orders = _claim(session, OrderStatus.PENDING, batch=batch)
     for order in orders:
         if order.cancel_requested:
             backend.cancel(order.id)  # in case a submit was cut short by a crash after it started the run
             finish_order(order, OrderStatus.CANCELLED, "cancelled before it started")
             continue
-        submission = Submission(order.id, order.service_id, order.workflow,
-                                [(p["name"], p["value"]) for p in order.parameters])
         try:
-            backend.submit(submission)
+            backend.submit(submission_of(session, order, data))
         except BackendUnavailable as error:
             log.warning("backend unavailable, submitting later: %s", error, extra={"order_id": order.id})
             _count(metrics, "backend_errors")
@@ -82,24 +81,25 @@ def _count(metrics, name: str) -> None:
         getattr(metrics, name).inc()
 
 
-def observe_running_orders(session: Session, backend: Backend, batch: int = 100, metrics=None) -> int:
+def observe_running_orders(session: Session, backend: Backend, data: OrderData, batch: int = 100,
+                           metrics=None) -> int:
     """Apply what the backend saw. With a change feed (the Kubernetes watch) only the orders
     with news are looked at; otherwise every running order, a batch at a time."""
     changed = backend.changed_orders()
     if changed is None:
-        return _observe(session, backend, _claim(session, OrderStatus.SCHEDULED, OrderStatus.EXECUTING, batch=batch),
-                        metrics)
+        return _observe(session, backend, data, _claim(session, OrderStatus.SCHEDULED, OrderStatus.EXECUTING,
+                                                       batch=batch), metrics)
     # Cancel requests are news from our side, not from the cluster.
     changed |= set(session.scalars(sa.select(Order.id).where(
         Order.status.in_((OrderStatus.SCHEDULED, OrderStatus.EXECUTING)), Order.cancel_requested.is_(True))))
     steps, pending = 0, sorted(changed)
     for start in range(0, len(pending), batch):
-        steps += _observe(session, backend, _claim(session, OrderStatus.SCHEDULED, OrderStatus.EXECUTING,
+        steps += _observe(session, backend, data, _claim(session, OrderStatus.SCHEDULED, OrderStatus.EXECUTING,
                                                    batch=batch, ids=pending[start:start + batch]), metrics)
     return steps
 
 
-def _observe(session: Session, backend: Backend, orders: list[Order], metrics=None) -> int:
+def _observe(session: Session, backend: Backend, data: OrderData, orders: list[Order], metrics=None) -> int:
     changed = 0
     for order in orders:
         if order.cancel_requested:
@@ -117,6 +117,8 @@ def _observe(session: Session, backend: Backend, orders: list[Order], metrics=No
         status = _status_of(order, seen)
         if status in FINISHED_ORDER_STATUSES:
             reason = "cancelled on request" if status == OrderStatus.CANCELLED else seen.reason
+            if lost := keep_products(session, backend, order, data):
+                reason = "; ".join(filter(None, [reason, "products not kept: " + "; ".join(lost)]))
             finish_order(order, status, reason)
             log.info("order %s ended %s", order.id, status, extra={"order_id": order.id})
             changed += 1

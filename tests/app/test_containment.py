@@ -31,7 +31,8 @@ attempt("write to the system", lambda: open("/usr/pwned", "w").write("pwned"))
 attempt("signal the server", lambda: os.kill(int(args["--server"]), signal.SIGTERM))
 """
 PARAMETERS = ["secret", "database", "other", "outside", "server"]
-DOCUMENTED_ENVIRONMENT = {"PATH", "HOME", "PWD", "LANG", "LC_CTYPE", "MARKETPLACE_ORDER_ID", "MARKETPLACE_SERVICE_ID"}
+DOCUMENTED_ENVIRONMENT = {"PATH", "HOME", "PWD", "LANG", "LC_CTYPE", "MARKETPLACE_ORDER_ID", "MARKETPLACE_SERVICE_ID",
+                          "MARKETPLACE_INPUTS_DIR", "MARKETPLACE_OUTPUTS_DIR"}
 
 
 def service(name, code, parameters=()):

@@ -2,6 +2,7 @@
 publish, force-create, wait for ready, order, and the order succeeds with its parameter in its logs."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -17,15 +18,16 @@ import pytest
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def walkthrough_script(port: int) -> str:
-    section = README.read_text().split("## Walk-through with curl", 1)[1]
+def walkthrough_script(port: int, heading: str = "## Walk-through with curl") -> str:
+    section = README.read_text().split(heading, 1)[1]
     script = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
     return (script.replace("http://127.0.0.1:8080", f"http://127.0.0.1:{port}")
             .replace(".venv/bin/marketplace", f"{sys.executable} -m app.cli"))
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through uses curl, which is not installed")
-def test_the_readme_walkthrough_runs_as_written(tmp_path):
+@contextlib.contextmanager
+def embedded_server(tmp_path):
+    """`marketplace serve` with embedded defaults in tmp_path: yields its port and environment."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -42,6 +44,25 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path):
             except OSError:
                 assert time.monotonic() < deadline, "the server did not start"
                 time.sleep(0.2)
+        yield port, env
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through uses curl, which is not installed")
+def test_the_readme_data_walkthrough_runs_as_written(tmp_path):
+    with embedded_server(tmp_path) as (port, env):
+        run = subprocess.run(["bash", "-c", "set -e\n" + walkthrough_script(port, "### Data: upload a table")],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert '"status":"succeeded"' in run.stdout and '"name":"rows.txt"' in run.stdout, run.stdout[-2000:]
+    assert run.stdout.endswith("2 rows"), run.stdout[-500:]  # the downloaded result, checked
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through uses curl, which is not installed")
+def test_the_readme_walkthrough_runs_as_written(tmp_path):
+    with embedded_server(tmp_path) as (port, env):
         run = subprocess.run(["bash", "-c", walkthrough_script(port)], cwd=tmp_path, env=env, capture_output=True,
                              text=True, timeout=60)
         output = run.stdout
@@ -54,8 +75,5 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path):
                                env=env, capture_output=True, text=True, check=True).stdout.splitlines()[-1]
         request = urllib.request.Request(logs_url, headers={"Authorization": f"Bearer {token}"})
         logs = urllib.request.urlopen(request, timeout=5).read().decode()
-    finally:
-        server.terminate()
-        server.wait(10)
     assert '"message":"4"' in logs  # "to be or not": the parameter reached the command
     assert '"name":"workflow.basic.image"' in output  # the bad-input example's 422

@@ -70,7 +70,9 @@ def test_a_command_gets_its_parameters_as_literal_arguments_and_only_the_documen
     environment = json.loads(lines[1])
     assert environment.pop("LC_CTYPE", "C.UTF-8") == "C.UTF-8"  # Python's own, from LANG
     assert environment == {"HOME": "/order", "PWD": "/order", "LANG": "C.UTF-8", "MARKETPLACE_ORDER_ID": ORDER,
-                           "MARKETPLACE_SERVICE_ID": "urn:acme:service:s", "PATH": "/usr/local/bin:/usr/bin:/bin"}
+                           "MARKETPLACE_SERVICE_ID": "urn:acme:service:s", "PATH": "/usr/local/bin:/usr/bin:/bin",
+                           "MARKETPLACE_INPUTS_DIR": "/marketplace/inputs",
+                           "MARKETPLACE_OUTPUTS_DIR": "/marketplace/outputs"}
     assert lines[2] == "/order"
     assert local.observe("urn:marketplace:order:unknown", 0).phase == Phase.GONE
 

@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class InputArtifact:
+    """An artifact an order hands its workload: the value of the artifact parameter `parameter`
+    (in Submission.parameters) is `artifact_id`."""
+
+    parameter: str
+    artifact_id: str  # urn:marketplace:artifact:<uuid>
+    open: Callable[[], Iterator[bytes]]  # streams the content (the local backend copies it); unused by Kubernetes
 
 
 @dataclass(frozen=True)
@@ -17,6 +27,29 @@ class Submission:
     service_id: str
     workflow: dict[str, Any]
     parameters: Sequence[tuple[str, str]]
+    inputs: Sequence[InputArtifact] = ()
+    # Minted by the app for this one order: it may download exactly this order's inputs and upload
+    # its products through the API, nothing else.
+    access_token: str | None = None
+
+
+@dataclass(frozen=True)
+class ProducedFile:
+    """A file an order's workload left in its outputs folder."""
+
+    name: str  # its path inside the outputs folder, "/"-separated: "result.csv", "plots/a.png"
+    size: int | None
+    open: Callable[[], Iterator[bytes]] | None = None  # the local backend: streams the file
+    store_key: str | None = None  # argo: the object key the Argo executor wrote it to in the artifact store
+
+
+class ProductList(list):
+    """The products of an order (a list of ProducedFile), and `refused`: one line per file or
+    group of files left out (over a limit, a link, a bad name), for the worker to log."""
+
+    def __init__(self, files: Sequence[ProducedFile] = (), refused: Sequence[str] = ()):
+        super().__init__(files)
+        self.refused = list(refused)
 
 
 @dataclass(frozen=True)
@@ -77,6 +110,12 @@ class Backend(Protocol):
 
     def unfinished_workloads(self) -> set[str]:
         """The orders whose workloads the backend is starting or running."""
+
+    def products(self, order_id: str) -> ProductList:
+        """The files the order's workload left, once the order has ended (called by the worker
+        after a final observation and before forget(); it may be called again after a worker
+        crash, so it must be repeatable). Kubernetes Jobs return [] (their collector uploaded them
+        through the API). A ProductList's `refused` says what was left out and why."""
 
     def forget(self, order_id: str) -> None:
         """The order's end is stored; the backend may drop what it keeps of it."""

@@ -7,6 +7,10 @@ While an order waits, its pods say why (the reason goes to the order's status me
 that waits for a reason that will not heal ends its order after a grace time, and the Job or
 Workflow is deleted. A running order's logs are read every few seconds, an ended one's once
 more, and handed to the worker, which stores them before the TTL removes the pods.
+
+Order data: a Job's helpers fetch its inputs and upload its products through the API
+(workflows/job_data.py), so a Job has no products to report here; an argo order's products are
+the output artifacts its Workflow's last-seen status names in the artifact repository.
 """
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from workflows.backends.base import FINAL_PHASES, Observation, Phase, Submission
+from workflows.backends.argo_products import workflow_products
+from workflows.backends.base import FINAL_PHASES, Observation, Phase, ProductList, Submission
 from workflows.backends.cluster import JOBS, PODS, WORKFLOWS, ClusterClient, Resource
 from workflows.backends.cluster_status import (
     PodView,
@@ -120,8 +125,9 @@ class KubernetesBackend:
 
     # -- the worker's side ----------------------------------------------------------------
     def submit(self, submission: Submission) -> None:
+        inputs = [(artifact.parameter, artifact.artifact_id) for artifact in submission.inputs]
         manifest = compile_order(submission.order_id, submission.service_id, submission.workflow,
-                                 submission.parameters, self._settings)
+                                 submission.parameters, self._settings, inputs, submission.access_token)
         created = self._client.create(manifest)
         log.info("%s %s %s", "created" if created else "found existing", manifest["kind"],
                  manifest["metadata"]["name"], extra={"order_id": submission.order_id})
@@ -201,6 +207,16 @@ class KubernetesBackend:
             known = [(order_id, resource, obj) for order_id, (resource, obj) in self._objects.items() if obj]
         return {order_id for order_id, resource, obj in known
                 if (job_phase(obj) if resource == JOBS else workflow_phase(obj))[0] not in FINAL_PHASES}
+
+    def products(self, order_id: str) -> ProductList:
+        """A Workflow's output artifacts; none for a Job (its collector uploaded them)."""
+        current = self._current(order_id)
+        if current is None or current[0] != WORKFLOWS or current[1] is None:
+            return ProductList()
+        products = workflow_products(current[1], self._settings.max_products)
+        if products.refused:
+            log.warning("products left out: %s", "; ".join(products.refused), extra={"order_id": order_id})
+        return products
 
     def forget(self, order_id: str) -> None:
         """The order has ended and is stored: what the backend keeps of it is no longer needed

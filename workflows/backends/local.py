@@ -7,11 +7,21 @@ its output and its end; this backend writes what to run, starts the supervisor, 
 folder back. So a worker killed at any moment, once restarted, finds every run where it stands:
 it re-attaches to live ones, collects those that ended meanwhile, and starts again only a run
 that no supervisor ever claimed.
+
+Data: the order's input artifacts are copied into its run folder before the run is recorded,
+and an artifact parameter's value becomes the path of its copy; the workload leaves products in
+its outputs folder, which `products` lists once the run has ended (workflows/output_files.py:
+regular files only, no links, capped). Inside the sandbox the folders are /marketplace/inputs
+(read-only) and /marketplace/outputs; without one, the real folders in the run folder. A run's
+folder stays until the worker has forgotten the order (and the Job TTL has passed), so products
+can be read again by a worker restarted after a crash.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -19,16 +29,20 @@ from pathlib import Path
 
 from kubernetes.utils.quantity import parse_quantity
 
-from workflows.backends.base import Observation, Phase, Submission
+from workflows.backends.base import Observation, Phase, ProducedFile, ProductList, Submission
 from workflows.backends.runs import RunFolder, RunState, remove_runs_ended_before, unended_run_orders
-from workflows.backends.sandbox import Limits, SandboxSettings, command_exists, resolve_mode
+from workflows.backends.sandbox import Limits, SandboxSettings, command_exists, order_uid, resolve_mode
 from workflows.basic import basic_command_line, order_environment
+from workflows.order_data import INPUTS_DIR, OUTPUTS_DIR, data_environment, with_input_paths
+from workflows.output_files import list_outputs, read_output
+from workflows.parameters import NAME_PATTERN
 from workflows.settings import CompileSettings
 
 log = logging.getLogger(__name__)
 LOST_MESSAGE = "this server has no record of the order's run"
 ABANDONED_MESSAGE = "the order's supervisor process was killed before the order ended"
 SWEEP_SECONDS = 60
+UNFORGOTTEN_KEEP_SECONDS = 30 * 86400  # an ended run the worker never forgot (it never came back)
 
 
 def _ending(code: int | None, reason: str | None) -> tuple[Phase, str | None]:
@@ -68,15 +82,26 @@ class LocalBackend:
         workflow = submission.workflow
         if workflow["type"] not in self.workflow_types:
             raise ValueError("the local backend runs basic workflows only")
-        argv = basic_command_line(workflow["basic"], submission.parameters)
+        run = self._run(submission.order_id)
+        if self.sandbox.mode == "bubblewrap":
+            inputs_dir, outputs_dir = INPUTS_DIR, OUTPUTS_DIR
+        else:
+            inputs_dir, outputs_dir = str(run.inputs), str(run.outputs)
+        names = [artifact.parameter for artifact in submission.inputs]
+        if bad := [name for name in names if not NAME_PATTERN.fullmatch(name)]:
+            raise ValueError(f"{bad[0]!r} is not a parameter name")
+        argv = basic_command_line(workflow["basic"], with_input_paths(submission.parameters, names, inputs_dir))
         if not argv:
             raise ValueError("the local backend needs a command: it does not run images")
         if not command_exists(argv[0], self.sandbox):
             raise ValueError(f"{argv[0]!r} is not a program that orders can run on this server")
-        run = self._run(submission.order_id)
+        if not run.submission.exists():  # once recorded, its inputs are all there
+            for artifact in submission.inputs:
+                run.store_input(artifact.parameter, artifact.open)
         run.write_submission({
             "order_id": submission.order_id, "argv": argv,
-            "env": order_environment(submission.order_id, submission.service_id),
+            "env": {**order_environment(submission.order_id, submission.service_id),
+                    **data_environment(inputs_dir, outputs_dir)},
             "limits": dataclasses.asdict(self._limits_of(workflow["basic"])), "log_bytes": self._settings.log_bytes,
             "sandbox": dataclasses.asdict(self.sandbox)})
         self._start_supervisor(run)
@@ -131,7 +156,8 @@ class LocalBackend:
     def _sweep(self, stop: threading.Event) -> None:
         """Ended runs' folders stay as long as a finished Job would (MARKETPLACE_JOB_TTL_SECONDS)."""
         while not stop.wait(SWEEP_SECONDS):
-            if removed := remove_runs_ended_before(self._runs_dir, self._settings.ttl_seconds_after_finished):
+            ttl = self._settings.ttl_seconds_after_finished
+            if removed := remove_runs_ended_before(self._runs_dir, ttl, max(ttl, UNFORGOTTEN_KEEP_SECONDS)):
                 log.info("removed %d ended runs", removed)
 
     def changed_orders(self) -> None:
@@ -140,7 +166,18 @@ class LocalBackend:
     def unfinished_workloads(self) -> set[str]:
         return unended_run_orders(self._runs_dir)
 
+    def products(self, order_id: str) -> ProductList:
+        """The files in the run's outputs folder; as root, only those of the order's own uid."""
+        outputs = self._run(order_id).outputs
+        owner = order_uid(order_id) if os.geteuid() == 0 else None
+        listing = list_outputs(outputs, self._settings.max_products, self._settings.max_product_bytes, owner)
+        if listing.refused:
+            log.warning("products left out: %s", "; ".join(listing.refused), extra={"order_id": order_id})
+        return ProductList([ProducedFile(file.name, file.size, open=functools.partial(read_output, outputs, file))
+                            for file in listing.files], listing.refused)
+
     def forget(self, order_id: str) -> None:
+        self._run(order_id).mark_forgotten()  # its folder may go once the TTL has passed
         self._log_offsets.pop(order_id, None)
         supervisor = self._supervisors.pop(order_id, None)
         if supervisor is not None:

@@ -8,7 +8,11 @@ One folder per order (`<runs>/<object name>/`), written in this order:
 - `output.log`: the workload's output, one `<RFC 3339 time> <text>` line per line, bounded;
 - `exit.json`: how it ended, written (atomically) by the supervisor before it lets go of the lock;
 - `cancel`: a stop request from the worker, which never waits for the process itself;
-- `work/` and `tmp/`: the workload's own folders.
+- `work/` and `tmp/`: the workload's own folders;
+- `inputs/<parameter>`: the order's input artifacts, each copied whole by the worker before it
+  writes the submission (through `incoming/`, which the workload never sees);
+- `outputs/`: where the workload leaves its products, read by the worker once the run has ended;
+- `forgotten`: the worker has stored the order's end and products, so the folder may go.
 A worker, restarted at any point, reads the state back from these files alone.
 """
 from __future__ import annotations
@@ -17,7 +21,9 @@ import fcntl
 import json
 import os
 import shutil
+import tempfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -61,6 +67,10 @@ class RunFolder:
         self.cancel_request = self.path / "cancel"
         self.work = self.path / "work"
         self.tmp = self.path / "tmp"
+        self.inputs = self.path / "inputs"
+        self.incoming = self.path / "incoming"
+        self.outputs = self.path / "outputs"
+        self.forgotten = self.path / "forgotten"
 
     # -- the worker's side ----------------------------------------------------------------
     def write_submission(self, document: dict[str, Any]) -> None:
@@ -68,6 +78,30 @@ class RunFolder:
         self.path.mkdir(parents=True, exist_ok=True)
         if not self.submission.exists():
             write_json_atomically(self.submission, document)
+
+    def store_input(self, parameter: str, content: Callable[[], Iterable[bytes]]) -> None:
+        """Copy an input once: it is renamed into place only whole, so a copy cut short by a
+        crash is made again by the retried submit, and a finished one is not."""
+        target = self.inputs / parameter
+        if target.exists():
+            return
+        for folder in (self.inputs, self.incoming):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=self.incoming)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                for chunk in content():
+                    file.write(chunk)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def mark_forgotten(self) -> None:
+        if self.path.exists():
+            self.forgotten.touch()
 
     def state(self) -> RunState:
         try:
@@ -145,12 +179,15 @@ def unended_run_orders(runs_dir: Path) -> set[str]:
     return orders
 
 
-def remove_runs_ended_before(runs_dir: Path, seconds_ago: float) -> int:
-    """Remove the folders of runs that ended more than `seconds_ago`; how many were removed."""
-    cutoff, removed = time.time() - seconds_ago, 0
+def remove_runs_ended_before(runs_dir: Path, seconds_ago: float, unforgotten_seconds_ago: float) -> int:
+    """Remove the folders of runs that ended more than `seconds_ago` and that the worker has
+    forgotten (their products are stored), or more than `unforgotten_seconds_ago` (a worker that
+    never came back); how many were removed."""
+    now, removed = time.time(), 0
     for exit_record in runs_dir.glob("*/exit.json"):
         try:
-            if exit_record.stat().st_mtime < cutoff:
+            forgotten = (exit_record.parent / "forgotten").exists()
+            if exit_record.stat().st_mtime < now - (seconds_ago if forgotten else unforgotten_seconds_ago):
                 shutil.rmtree(exit_record.parent, ignore_errors=True)
                 removed += 1
         except FileNotFoundError:

@@ -2,8 +2,9 @@
 none, the limits that still apply). Pure: no process is started here except the probe.
 
 Inside the sandbox an order sees the system's programs and libraries read-only, a minimal /etc,
-its own folder (read-write, its working folder and HOME, at /order), its own /tmp, fresh /proc
-and /dev, and nothing else: not the server's data folder, secret, database or other orders. It
+its own folder (read-write, its working folder and HOME, at /order), its own /tmp, its input
+files (read-only, at /marketplace/inputs) and outputs folder (read-write, at /marketplace/outputs),
+fresh /proc and /dev, and nothing else: not the server's data folder, secret, database or other orders. It
 has its own PID, IPC, UTS (and, unless allowed, network) namespaces, so it can neither see nor
 signal the server or other orders. As root, the order runs as an unprivileged uid of its own,
 with no capabilities and no_new_privs; otherwise bubblewrap's user namespace keeps the caller's uid.
@@ -16,6 +17,8 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from workflows.order_data import INPUTS_DIR, OUTPUTS_DIR
 
 SANDBOX_MODES = ("auto", "bubblewrap", "none")
 ORDER_FOLDER = "/order"  # the order's own folder, as the workload sees it
@@ -119,12 +122,17 @@ def _limit_arguments(limits: Limits) -> list[str]:
 
 
 def sandboxed_command(argv: Sequence[str], env: dict[str, str], folder: str, tmp: str, order_id: str,
-                      limits: Limits, settings: SandboxSettings) -> list[str]:
+                      limits: Limits, settings: SandboxSettings, inputs: str | None = None,
+                      outputs: str | None = None) -> list[str]:
     """bwrap … [setpriv …] prlimit … -- argv: the limits are set inside the namespaces, so that
     the process count is the order's own."""
+    # The parent made explicitly: bubblewrap makes the parents of mount points 0700, root's only.
+    data = ["--dir", os.path.dirname(INPUTS_DIR)] if inputs or outputs else []
+    data += [*(["--ro-bind", inputs, INPUTS_DIR] if inputs else []),
+             *(["--bind", outputs, OUTPUTS_DIR] if outputs else [])]
     command = [shutil.which("bwrap") or "bwrap", *_namespaces(settings.network), "--die-with-parent",
                *_system_binds(settings.read_only_paths), "--proc", "/proc", "--dev", "/dev",
-               "--bind", folder, ORDER_FOLDER, "--bind", tmp, "/tmp", "--chdir", ORDER_FOLDER,
+               "--bind", folder, ORDER_FOLDER, "--bind", tmp, "/tmp", *data, "--chdir", ORDER_FOLDER,
                "--hostname", "order", "--clearenv"]
     for key, value in {**base_environment(), **env}.items():
         command += ["--setenv", key, value]

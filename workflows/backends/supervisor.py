@@ -97,16 +97,26 @@ def _rlimits(limits: Limits):
     return apply
 
 
+def _prepare_folders(run: RunFolder, order_id: str) -> None:
+    """The workload's folders, its own: as root, owned by the order's uid (the inputs too, which
+    the worker copied; the sandbox binds them read-only)."""
+    run.inputs.mkdir(mode=0o700, exist_ok=True)
+    owned = [run.work, run.tmp, run.outputs]
+    for folder in owned:
+        folder.mkdir(mode=0o700, exist_ok=True)
+    if os.geteuid() == 0:
+        uid = order_uid(order_id)
+        for path in [*owned, run.inputs, *run.inputs.iterdir()]:
+            os.chown(path, uid, uid, follow_symlinks=False)
+
+
 def _start(run: RunFolder, submission: dict, limits: Limits, sandbox: SandboxSettings) -> subprocess.Popen:
     order_id = submission["order_id"]
-    for folder in (run.work, run.tmp):
-        folder.mkdir(mode=0o700, exist_ok=True)
-        if os.geteuid() == 0:
-            os.chown(folder, order_uid(order_id), order_uid(order_id))
+    _prepare_folders(run, order_id)
     common = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "process_group": 0}
     if sandbox.mode == "bubblewrap":
         command = sandboxed_command(submission["argv"], submission["env"], str(run.work), str(run.tmp), order_id,
-                                    limits, sandbox)
+                                    limits, sandbox, inputs=str(run.inputs), outputs=str(run.outputs))
         return subprocess.Popen(command, env={}, **common)
     drop = {"user": order_uid(order_id), "group": order_uid(order_id), "extra_groups": []} if os.geteuid() == 0 else {}
     return subprocess.Popen(submission["argv"], cwd=run.work, preexec_fn=_rlimits(limits),
