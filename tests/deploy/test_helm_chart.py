@@ -57,6 +57,11 @@ APP_ENV = {
     "MARKETPLACE_ACCOUNT_STORAGE_QUOTA": "50Gi",
     "MARKETPLACE_PRODUCT_RETENTION_SECONDS": 0,
     "MARKETPLACE_STALE_UPLOAD_SECONDS": 86400,
+    "MARKETPLACE_API_URL_FOR_WORKLOADS": None,  # the chart's Service unless set
+    "MARKETPLACE_HELPER_IMAGE": None,  # the chart's image unless set
+    "MARKETPLACE_ARGO_ARTIFACT_REPOSITORY": "",
+    "MARKETPLACE_MAX_PRODUCTS_PER_ORDER": 1000,
+    "MARKETPLACE_MAX_PRODUCT_BYTES_PER_ORDER": "10Gi",
     "PROMETHEUS_MULTIPROC_DIR": "/tmp/metrics",
 }
 SECRET_ENV = ("DATABASE_URL", "MARKETPLACE_SECRET_KEY")
@@ -331,6 +336,17 @@ def test_configmap_holds_the_non_secret_environment(chart):
         render(chart, {"postgresql": {"url": DB_URL}, "config": {"DATABASE_URL": DB_URL}})
     with pytest.raises(helm.HelmRenderError, match="orders.namespace"):
         render(chart, {"postgresql": {"url": DB_URL}, "config": {"MARKETPLACE_NAMESPACE": "elsewhere"}})
+
+
+def test_order_pods_reach_the_api_through_the_charts_service_with_the_charts_image(chart):
+    values = {"postgresql": {"url": DB_URL}, "image": {"repository": "registry.example.com/marketplace", "tag": "1.2"}}
+    data = only(render(chart, values), "ConfigMap")["data"]
+    assert data["MARKETPLACE_API_URL_FOR_WORKLOADS"] == f"http://{RELEASE}-marketplace.{NAMESPACE}.svc:80"
+    assert data["MARKETPLACE_HELPER_IMAGE"] == "registry.example.com/marketplace:1.2"
+    chosen = {"MARKETPLACE_API_URL_FOR_WORKLOADS": "https://marketplace.internal",
+              "MARKETPLACE_HELPER_IMAGE": "helper:1"}
+    data = only(render(chart, {**values, "config": chosen}), "ConfigMap")["data"]
+    assert {name: data[name] for name in chosen} == chosen
 
 
 def test_the_object_store_reaches_the_api_and_the_worker(chart):

@@ -153,6 +153,12 @@ The database URL, checked: required unless existingSecret names a Secret that ho
 {{- end -}}
 {{- end -}}
 {{- $_ := set $env "MARKETPLACE_NAMESPACE" (include "marketplace.ordersNamespace" .) -}}
+{{- if not .Values.config.MARKETPLACE_API_URL_FOR_WORKLOADS -}}
+{{- $_ := set $env "MARKETPLACE_API_URL_FOR_WORKLOADS" (printf "http://%s.%s.svc:%v" (include "marketplace.fullname" .) .Release.Namespace .Values.service.port) -}}
+{{- end -}}
+{{- if not .Values.config.MARKETPLACE_HELPER_IMAGE -}}
+{{- $_ := set $env "MARKETPLACE_HELPER_IMAGE" (include "marketplace.image" .) -}}
+{{- end -}}
 {{- with .Values.objectStore -}}
 {{- if .bucket -}}
 {{- $_ := set $env "MARKETPLACE_S3_BUCKET" .bucket -}}
