@@ -34,10 +34,14 @@ blp = Blueprint("uploads", __name__, url_prefix="/1/artifacts/uploads",
 
 @blp.before_request
 def _speaks_tus():
+    """Every request but OPTIONS names the protocol's version: none is a 400, another one a 412
+    (as tus says), both naming the version spoken here."""
     given = request.headers.get("Tus-Resumable")
-    if request.method != "OPTIONS" and given != TUS_VERSION:
-        raise ApiError(f"Tus-Resumable: this server speaks tus {TUS_VERSION}", name="Tus-Resumable", value=given,
-                       status_code=412, headers={"Tus-Version": TUS_VERSION})
+    if request.method == "OPTIONS" or given == TUS_VERSION:
+        return
+    message = f"Tus-Resumable: this server speaks tus {TUS_VERSION}"
+    raise ApiError(message if given is None else f"{message}, not {given}", name="Tus-Resumable", value=given,
+                   status_code=400 if given is None else 412, headers={"Tus-Version": TUS_VERSION})
 
 
 @blp.after_request
@@ -49,13 +53,20 @@ def _says_tus(response):
 class ByteCount(ma.fields.Integer):
     """A byte count in a tus header: decimal digits and nothing else."""
 
+    def __init__(self, **kwargs):
+        super().__init__(validate=ma.validate.Range(0, 10**MAX_DIGITS - 1), **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= MAX_DIGITS):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class TusMetadata(ma.fields.Field):
+BASE64 = "(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
+METADATA_PAIR = f"[\\x21-\\x2b\\x2d-\\x7e]+(?: {BASE64})?"  # a key of printable ASCII but space and comma
+
+
+class TusMetadata(ma.fields.String):
     """Upload-Metadata: comma-separated pairs of a key and its value in base64."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -71,15 +82,23 @@ class TusMetadata(ma.fields.Field):
         return pairs
 
 
-class CreationHeadersSchema(ma.Schema):
+class TusHeadersSchema(ma.Schema):
+    tus_resumable = ma.fields.String(data_key="Tus-Resumable", required=True, validate=ma.validate.OneOf([TUS_VERSION]),
+                                     metadata={"description": "The version of the tus protocol the client speaks."})
+
+
+class CreationHeadersSchema(TusHeadersSchema):
     upload_length = ByteCount(data_key="Upload-Length", required=True,
-                              metadata={"description": "The size of the whole content in bytes."})
+                              metadata={"description": "The size of the whole content in bytes (at most the "
+                                                       "Tus-Max-Size that OPTIONS tells, and within your quota)."})
     upload_metadata = TusMetadata(data_key="Upload-Metadata", metadata={
-        "description": "`filename` (the artifact's name) and `filetype` (its mime-type), in base64.",
-        "example": "filename ZmllbGRzLmNzdg==,filetype dGV4dC9jc3Y="})
+        "description": "`filename` (the artifact's name: printable characters) and `filetype` (its mime-type), "
+                       "each UTF-8 text in base64; each key once.",
+        "example": "filename ZmllbGRzLmNzdg==,filetype dGV4dC9jc3Y=",
+        "pattern": f"^{METADATA_PAIR}(?:, ?{METADATA_PAIR})*$"})
 
 
-class PieceHeadersSchema(ma.Schema):
+class PieceHeadersSchema(TusHeadersSchema):
     upload_offset = ByteCount(data_key="Upload-Offset", required=True,
                               metadata={"description": "Where this piece goes: the offset HEAD told."})
 
@@ -88,7 +107,7 @@ def _offset_headers(offset: int, length: int) -> dict:
     return {"Upload-Offset": str(offset), "Upload-Length": str(length), "Cache-Control": "no-store"}
 
 
-def _mime_type(value: str | None) -> str | None:
+def check_mime_type(value: str | None) -> str | None:
     if value is not None and (not 0 < len(value) <= 255 or "/" not in value):
         raise InvalidParameterValue("Upload-Metadata.filetype: a media type such as text/csv",
                                     name="Upload-Metadata.filetype", value=value[:255])
@@ -100,7 +119,7 @@ OFFSET = {name: {"description": description, "schema": {"type": "integer"}} for 
     ("Upload-Offset", "Bytes the server holds."), ("Upload-Length", "Bytes of the whole content."))}
 PIECE_BODY = {"required": True, "description": "A piece of the content, from Upload-Offset on.",
               "content": {PIECE_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}
-TUS_RESUMABLE = {"in": "header", "name": "Tus-Resumable", "required": True,
+TUS_RESUMABLE = {"in": "header", "name": "Tus-Resumable", "required": True,  # where no other header is read
                  "schema": {"type": "string", "enum": [TUS_VERSION]}}
 
 
@@ -108,7 +127,6 @@ TUS_RESUMABLE = {"in": "header", "name": "Tus-Resumable", "required": True,
 class Uploads(MethodView):
     @accept_raw_body
     @blp.arguments(CreationHeadersSchema, location="headers", error_status_code=400)
-    @blp.doc(parameters=[TUS_RESUMABLE])
     @blp.response(201, ArtifactRTSchema, headers=UPLOAD_URL)
     @blp.documented_errors(400, 401, 412, 413, 422)
     def post(self, headers):
@@ -119,9 +137,10 @@ class Uploads(MethodView):
         artifact = resumable.begin_upload(
             db_session(), artifact_store(), current_app.config["MARKETPLACE"].artifacts, current_account(),
             headers["upload_length"], logic.check_name(metadata.get("filename"), "Upload-Metadata.filename"),
-            _mime_type(metadata.get("filetype")))
+            check_mime_type(metadata.get("filetype")))
         return artifact, 201, {"Location": url_for("uploads.UploadById", artifact_id=artifact.id, _external=True)}
 
+    @blp.doc(security=[])
     @blp.response(204, headers={name: {"schema": {"type": "string"}} for name in (
         "Tus-Version", "Tus-Extension", "Tus-Max-Size")})
     def options(self):
@@ -142,7 +161,7 @@ class UploadById(MethodView):
 
     @accept_raw_body
     @blp.arguments(PieceHeadersSchema, location="headers", error_status_code=400)
-    @blp.doc(requestBody=PIECE_BODY, parameters=[TUS_RESUMABLE])
+    @blp.doc(requestBody=PIECE_BODY)
     @blp.response(204, headers=OFFSET)
     @blp.documented_errors(400, 401, 404, 409, 412, 413, 415, 423)
     def patch(self, headers, artifact_id):
