@@ -7,7 +7,7 @@ import time
 import pytest
 
 from app.worker import Worker, make_backend
-from tests.app.test_orders_api import ARGO_PARAMETERS, ARGO_SPEC
+from tests.app.orders.test_orders_api import ARGO_PARAMETERS, ARGO_SPEC
 from tests.factories import service_description
 from tests.workflows.test_untrusted import ALIAS_BOMB
 
