@@ -13,8 +13,8 @@ from typing import Protocol
 import jwt
 from flask import current_app, g, request
 
+from app.api_errors import Unauthorized
 from app.config import Config
-from app.errors import Forbidden, Unauthorized
 
 MAX_ACCOUNT_LENGTH = 255
 EMBEDDED_ISSUER = "marketplace"
@@ -102,8 +102,3 @@ def authenticate_request() -> None:
 def current_account() -> str:
     return g.account
 
-
-def require_owner(resource_owner: str, account: str, resource_id: str, kind: str = "service") -> None:
-    """Only the account that created a resource may change it."""
-    if resource_owner != account:
-        raise Forbidden(f"this {kind} belongs to another account", id=resource_id)

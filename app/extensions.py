@@ -59,7 +59,8 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = StrictParser()
 
-    COMMON_ERRORS = (503,)  # the database unavailable
+    # Every /1/ operation needs a bearer token (401), and any may find the database unavailable (503).
+    COMMON_ERRORS = (401, 503)
 
     def documented_errors(self, *codes: int):
         """Document error responses of a view (the body is always ErrorSchema)."""

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.api_errors import Conflict, Forbidden, InvalidParameterValue, NotFound, TooManyRequests
 from app.config import AccountLimits
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, InvalidParameterValue, NotFound, TooManyRequests
 from app.orders.models import Order, OrderLogLine
 from app.services.logic import get_service
 from app.services.models import ID_LENGTH, Service

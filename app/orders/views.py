@@ -30,7 +30,7 @@ blp = Blueprint("orders", __name__, url_prefix="/1/orders",
 class Orders(MethodView):
     @blp.doc(parameters=[list_options_parameter(ORDER_LIST, ORDER_LIST_EXAMPLE)])
     @blp.response(200, OrderListRTSchema)
-    @blp.documented_errors(400, 401)
+    @blp.documented_errors(400)
     def get(self):
         """List your orders (newest first unless $orderby says otherwise)"""
         return fetch_page(ORDER_LIST, db_session(), logic.own_orders(current_account()), "orders")
@@ -45,7 +45,7 @@ class Orders(MethodView):
                                                             "schema": {"type": "string"}}})
     @blp.alt_response(200, schema=OrderDryRunRTSchema, success=True,
                       description="dry-run=true: what the order would run; nothing stored or submitted.")
-    @blp.documented_errors(400, 401, 409, 413, 415, 422, 429)
+    @blp.documented_errors(400, 409, 413, 415, 422, 429)
     def post(self, query, headers, request):
         """Order a service (or, with dry-run=true, see what it would run)"""
         if query["dry_run"]:
@@ -62,7 +62,7 @@ class Orders(MethodView):
 @blp.route("/<order_id>")
 class OrderById(MethodView):
     @blp.response(200, OrderRTSchema)
-    @blp.documented_errors(401, 404)
+    @blp.documented_errors(404)
     def get(self, order_id):
         """Read an order (yours, or one placed for your service)"""
         return logic.get_order(db_session(), current_account(), order_id)
@@ -71,7 +71,7 @@ class OrderById(MethodView):
 @blp.route("/<order_id>/cancel")
 class OrderCancel(MethodView):
     @blp.response(202, OrderRTSchema)
-    @blp.documented_errors(401, 403, 404, 409)
+    @blp.documented_errors(403, 404, 409)
     def post(self, order_id):
         """Cancel an order: a pending one ends at once, a running one within a worker pass"""
         return logic.cancel_order(db_session(), current_account(), order_id), 202
@@ -81,7 +81,7 @@ class OrderCancel(MethodView):
 class OrderLogs(MethodView):
     @blp.arguments(LogsQuerySchema, location="query", error_status_code=400)
     @blp.response(200, OrderLogsRTSchema)
-    @blp.documented_errors(400, 401, 404)
+    @blp.documented_errors(400, 404)
     def get(self, query, order_id):
         """Read an order's log lines, optionally within a time window"""
         account = current_account()
@@ -92,7 +92,7 @@ class OrderLogs(MethodView):
 @blp.route("/<order_id>/tasks")
 class OrderTasks(MethodView):
     @blp.response(200, OrderTasksRTSchema)
-    @blp.documented_errors(401, 404)
+    @blp.documented_errors(404)
     def get(self, order_id):
         """List the steps an order ran, with their phase and times"""
         return {"tasks": logic.order_tasks(db_session(), current_account(), order_id)}

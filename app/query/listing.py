@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.errors import BadRequest
+from app.api_errors import BadRequest
 from app.query.fields import Field, PairCollection, StringCollection
 from app.query.filtering import compile_filter
 from app.query.options import read_options

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from werkzeug.datastructures import MultiDict
 
-from app.errors import BadRequest
+from app.api_errors import BadRequest
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000

@@ -14,7 +14,6 @@ from workflows.parameters import NAME_PATTERN, PARAMETER_TYPE_DOCS, PARAMETER_TY
 
 SHORT = validate.Length(max=255)
 MEDIUM = validate.Length(max=4096)
-LONG = validate.Length(max=20000)
 WORKFLOW_TYPES = ("basic", "argo")
 MAX_ARGO_DOCUMENT = 256 * 1024  # characters of an argo definition given as text
 

@@ -40,7 +40,7 @@ class Services(MethodView):
         "$filter": "provider-id eq 'urn:acme:provider:geo' and contains(name,'NDVI')", "$orderby": "name desc",
         "$top": 10, "$select": "name,description"})])
     @blp.response(200, ServiceListRTSchema)
-    @blp.documented_errors(400, 401)
+    @blp.documented_errors(400)
     def get(self):
         """List services, with OData-style $filter, $orderby, $select and paging"""
         return fetch_page(SERVICE_LIST, db_session(), LIST_ITEM_COLUMNS, "services")
@@ -52,7 +52,7 @@ class Services(MethodView):
         "workflow": {"type": "basic", "basic": {"image": "ghcr.io/acme/ndvi:1.2",
                                                 "command": ["python", "-m", "ndvi"]}}})
     @blp.response(201, ServiceStatusRTSchema)
-    @blp.documented_errors(400, 401, 403, 409, 413, 415, 422)
+    @blp.documented_errors(400, 403, 409, 413, 415, 422)
     def post(self, description):
         """Publish a service"""
         service = logic.publish_service(db_session(), current_account(), description, _account_limits())
@@ -62,7 +62,7 @@ class Services(MethodView):
 @blp.route("/<service_id>")
 class ServiceById(MethodView):
     @blp.response(200, ServiceStatusRTSchema)
-    @blp.documented_errors(401, 404)
+    @blp.documented_errors(404)
     def get(self, service_id):
         """Read a service"""
         return logic.get_service(db_session(), service_id)
@@ -72,7 +72,7 @@ class ServiceById(MethodView):
     @blp.response(200, ServiceStatusRTSchema)
     @blp.alt_response(201, schema=ServiceStatusRTSchema, success=True,
                       description="Created under this id (force-create=true).")
-    @blp.documented_errors(400, 401, 403, 404, 409, 413, 415, 422)
+    @blp.documented_errors(400, 403, 404, 409, 413, 415, 422)
     @blp.doc(parameters=[{"in": "path", "name": "service_id", "required": True, "description": logic.SERVICE_ID_RULE,
                           "schema": {"type": "string", "maxLength": ID_LENGTH,
                                      "pattern": f"^{logic.SERVICE_ID_PATTERN.pattern}$"}}])
@@ -86,7 +86,7 @@ class ServiceById(MethodView):
         return service
 
     @blp.response(204)
-    @blp.documented_errors(401, 403, 404)
+    @blp.documented_errors(403, 404)
     def delete(self, service_id):
         """Delete a service"""
         logic.delete_service(db_session(), current_account(), service_id)
@@ -96,7 +96,7 @@ class ServiceById(MethodView):
 class ServiceOrders(MethodView):
     @blp.doc(parameters=[list_options_parameter(ORDER_LIST, ORDER_LIST_EXAMPLE)])
     @blp.response(200, OrderListRTSchema)
-    @blp.documented_errors(400, 401, 404)
+    @blp.documented_errors(400, 404)
     def get(self, service_id):
         """List a service's orders: all of them for its provider, your own for anybody else"""
         base = service_orders(db_session(), current_account(), service_id)

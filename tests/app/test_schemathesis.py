@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import stateful as hypothesis_stateful
 
 from app.auth import SharedSecretVerifier
-from app.errors import ApiError
+from app.api_errors import ApiError
 from app.orders.listing import ORDER_LIST
 from app.orders.schemas import OrderRequestSchema
 from app.query.filtering import compile_filter
