@@ -5,13 +5,15 @@ import http
 
 import flask_smorest
 import marshmallow as ma
-from flask import request
+import sqlalchemy as sa
+from flask import current_app, request
 from flask_smorest.arguments import ArgumentsMixin
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from app.common_schemas import ErrorSchema, InvalidParameterValueSchema
 from app.errors import from_http_exception, render_error
+from app.query.listing import ListSpec, Page
 from app.request_guards import json_body
 
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
@@ -73,5 +75,11 @@ class Blueprint(flask_smorest.Blueprint):
 
 def db_session():
     """The database session of the current request."""
-    from flask import current_app
     return current_app.extensions["database"].session
+
+
+def fetch_page(spec: ListSpec, base: sa.Select) -> Page:
+    """The page of `base` (which already limits what the caller may see) that this request's
+    list options ask for: the one place that hands the request to the Flask-free query layer."""
+    return spec.fetch(db_session(), base, request.args.items(multi=True), current_app.config["SECRET_KEY"],
+                      request.base_url)

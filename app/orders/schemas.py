@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common_schemas import ComputedNested, DescribedBySchema, NavLinksSchema, ReferenceToSchema, ResponseSchema
+from app.common_schemas import ComputedNested, DescribedBySchema, ReferenceToSchema, ResponseSchema
 from app.links import resource_links, resource_url
 from app.query.schemas import ListPageSchema
 from app.services.schemas import SHORT, ScalarValue, StrictSchema
@@ -91,15 +91,7 @@ class OrderRTSchema(ResponseSchema):
 class OrderListRTSchema(ListPageSchema):
     ITEMS = "orders"
 
-    links = ma.fields.Nested(NavLinksSchema, required=True)
-    orders = ma.fields.List(ma.fields.Nested(OrderRTSchema), required=True)
-
-
-class LogsQuerySchema(StrictSchema):
-    since = ma.fields.AwareDateTime(metadata={"description": "Only lines written at or after this time."})
-    until = ma.fields.AwareDateTime(metadata={"description": "Only lines written before this time."})
-    limit = ma.fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10000))
-    offset = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31))
+    orders = ma.fields.List(ma.fields.Nested(OrderRTSchema), required=True, attribute="items")
 
 
 class LogLineSchema(ma.Schema):
@@ -108,8 +100,7 @@ class LogLineSchema(ma.Schema):
     message = ma.fields.String(required=True)
 
 
-class OrderLogsRTSchema(ma.Schema):
-    links = ma.fields.Nested(NavLinksSchema, required=True)
+class OrderLogsRTSchema(ListPageSchema):
     items = ma.fields.List(ma.fields.Nested(LogLineSchema), required=True)
 
 

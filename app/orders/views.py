@@ -5,12 +5,11 @@ from flask import current_app, jsonify, url_for
 from flask.views import MethodView
 
 from app.auth import current_account
-from app.extensions import Blueprint, db_session
+from app.extensions import Blueprint, db_session, fetch_page
 from app.orders import logic
-from app.orders.listing import ORDER_LIST, ORDER_LIST_EXAMPLE
+from app.orders.listing import LOG_LIST, LOG_LIST_EXAMPLE, ORDER_LIST, ORDER_LIST_EXAMPLE
 from app.orders.schemas import (
     IdempotencyHeaderSchema,
-    LogsQuerySchema,
     OrderDryRunRTSchema,
     OrderListRTSchema,
     OrderLogsRTSchema,
@@ -19,8 +18,7 @@ from app.orders.schemas import (
     OrderRTSchema,
     OrderTasksRTSchema,
 )
-from app.paging import page_result
-from app.query import fetch_page, list_options_parameter
+from app.query import list_options_parameter
 
 blp = Blueprint("orders", __name__, url_prefix="/1/orders",
                 description="Order a ready service with parameter values, and follow the order to its end.")
@@ -33,7 +31,7 @@ class Orders(MethodView):
     @blp.documented_errors(400)
     def get(self):
         """List your orders (newest first unless $orderby says otherwise)"""
-        return fetch_page(ORDER_LIST, db_session(), logic.own_orders(current_account()), "orders")
+        return fetch_page(ORDER_LIST, logic.own_orders(current_account()))
 
     @blp.arguments(OrderQuerySchema, location="query", error_status_code=400)
     @blp.arguments(IdempotencyHeaderSchema, location="headers", error_status_code=400)
@@ -79,14 +77,12 @@ class OrderCancel(MethodView):
 
 @blp.route("/<order_id>/logs")
 class OrderLogs(MethodView):
-    @blp.arguments(LogsQuerySchema, location="query", error_status_code=400)
+    @blp.doc(parameters=[list_options_parameter(LOG_LIST, LOG_LIST_EXAMPLE)])
     @blp.response(200, OrderLogsRTSchema)
     @blp.documented_errors(400, 404)
-    def get(self, query, order_id):
+    def get(self, order_id):
         """Read an order's log lines, optionally within a time window"""
-        account = current_account()
-        return page_result("items", lambda limit, offset: logic.order_logs(
-            db_session(), account, order_id, query.get("since"), query.get("until"), limit, offset), query)
+        return fetch_page(LOG_LIST, logic.order_logs(db_session(), current_account(), order_id))
 
 
 @blp.route("/<order_id>/tasks")

@@ -7,11 +7,11 @@ from flask.views import MethodView
 from sqlalchemy.orm import lazyload, load_only
 
 from app.auth import current_account
-from app.extensions import Blueprint, db_session
+from app.extensions import Blueprint, db_session, fetch_page
 from app.orders.listing import ORDER_LIST, ORDER_LIST_EXAMPLE
 from app.orders.logic import service_orders
 from app.orders.schemas import OrderListRTSchema
-from app.query import fetch_page, list_options_parameter
+from app.query import list_options_parameter
 from app.services import logic
 from app.services.listing import SERVICE_LIST
 from app.services.models import ID_LENGTH, Service
@@ -43,7 +43,7 @@ class Services(MethodView):
     @blp.documented_errors(400)
     def get(self):
         """List services, with OData-style $filter, $orderby, $select and paging"""
-        return fetch_page(SERVICE_LIST, db_session(), LIST_ITEM_COLUMNS, "services")
+        return fetch_page(SERVICE_LIST, LIST_ITEM_COLUMNS)
 
     @blp.arguments(ServiceDescriptionSchema, example={
         "name": "NDVI", "description": "Vegetation index from Sentinel-2 scenes",
@@ -99,5 +99,4 @@ class ServiceOrders(MethodView):
     @blp.documented_errors(400, 404)
     def get(self, service_id):
         """List a service's orders: all of them for its provider, your own for anybody else"""
-        base = service_orders(db_session(), current_account(), service_id)
-        return fetch_page(ORDER_LIST, db_session(), base, "orders")
+        return fetch_page(ORDER_LIST, service_orders(db_session(), current_account(), service_id))

@@ -27,8 +27,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import stateful as hypothesis_stateful
 
-from app.auth import SharedSecretVerifier
 from app.api_errors import ApiError
+from app.auth import SharedSecretVerifier
 from app.orders.listing import ORDER_LIST
 from app.orders.schemas import OrderRequestSchema
 from app.query.filtering import compile_filter
