@@ -38,8 +38,11 @@ def create_app(config: Config | None = None) -> Flask:
     app.before_request(_authenticate)
     request_guards.init_app(app, config.requests)
 
+    from app.orders.views import OrderIdConverter
     from app.orders.views import blp as orders_blueprint
     from app.services.views import blp as services_blueprint
+    app.url_map.converters["order"] = OrderIdConverter
+    api.register_converter(OrderIdConverter, lambda _converter: OrderIdConverter.SCHEMA)
     api.register_blueprint(services_blueprint)
     api.register_blueprint(orders_blueprint)
     app.register_blueprint(docs_assets)

@@ -104,9 +104,9 @@ class OrderLogsRTSchema(ListPageSchema):
     items = ma.fields.List(ma.fields.Nested(LogLineSchema), required=True)
 
 
-class OrderQuerySchema(StrictSchema):
-    dry_run = ma.fields.Boolean(data_key="dry-run", load_default=False, metadata={
-        "description": "Answer 200 with the checked parameters and the compiled manifest; store and run nothing."})
+class NoQuerySchema(StrictSchema):
+    """No query options: a client still sending `dry-run=true` (now POST /1/orders/dry-run) hears a 400
+    instead of placing a real order."""
 
 
 class ProblemSchema(ma.Schema):
