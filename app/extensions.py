@@ -1,7 +1,10 @@
 """flask-smorest, adapted in one place: our error body everywhere and documented status codes."""
 from __future__ import annotations
 
+import functools
 import http
+from collections.abc import Mapping
+from typing import Any
 
 import flask_smorest
 import marshmallow as ma
@@ -13,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.common_schemas import ErrorSchema, InvalidParameterValueSchema
 from app.errors import from_http_exception, render_error
+from app.query import list_options_parameter
 from app.query.listing import ListSpec, Page
 from app.request_guards import json_body
 
@@ -70,6 +74,19 @@ class Blueprint(flask_smorest.Blueprint):
             for code in (*codes, *self.COMMON_ERRORS):
                 func = self.alt_response(code, response=http.HTTPStatus(code).name)(func)
             return func
+        return decorator
+
+    def list_view(self, spec: ListSpec, schema: type[ma.Schema], example: Mapping[str, Any], *codes: int):
+        """A list: the view returns the select of what the caller may see; this pages it by the
+        request's list options (documented, with `example`) and renders the page with `schema`.
+        A bad option is a 400; `codes` are the view's other errors."""
+        def decorator(view):
+            @functools.wraps(view)
+            def paged(*args, **kwargs):
+                return fetch_page(spec, view(*args, **kwargs))
+            paged = self.documented_errors(400, *codes)(paged)
+            paged = self.response(200, schema)(paged)
+            return self.doc(parameters=[list_options_parameter(spec, example)])(paged)
         return decorator
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, JSONDocument, UTCDateTime, utcnow
+from app.db import Base, JSONDocument, TagList, UTCDateTime, utcnow
 from app.services.models import ID_LENGTH
 from app.status import OrderStatus
 
@@ -45,14 +45,7 @@ class Order(Base):
 
     tag_rows: Mapped[list[OrderTag]] = relationship(
         order_by="OrderTag.position", cascade="all, delete-orphan", lazy="selectin")
-
-    @property
-    def tags(self) -> list[str]:
-        return [row.tag for row in self.tag_rows]
-
-    @tags.setter
-    def tags(self, tags: list[str]) -> None:
-        self.tag_rows = [OrderTag(position=i, tag=tag) for i, tag in enumerate(tags)]
+    tags = TagList()
 
 
 class OrderTag(Base):

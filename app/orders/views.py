@@ -6,7 +6,7 @@ from flask.views import MethodView
 from werkzeug.routing import BaseConverter
 
 from app.auth import current_account
-from app.extensions import Blueprint, db_session, fetch_page
+from app.extensions import Blueprint, db_session
 from app.orders import logic
 from app.orders.listing import LOG_LIST, LOG_LIST_EXAMPLE, ORDER_LIST, ORDER_LIST_EXAMPLE
 from app.orders.schemas import (
@@ -19,7 +19,6 @@ from app.orders.schemas import (
     OrderRTSchema,
     OrderTasksRTSchema,
 )
-from app.query import list_options_parameter
 
 ORDER_REQUEST_EXAMPLE = {
     "service-id": "urn:acme:service:ndvi", "name": "field 12, June",
@@ -40,12 +39,10 @@ blp = Blueprint("orders", __name__, url_prefix="/1/orders",
 
 @blp.route("")
 class Orders(MethodView):
-    @blp.doc(parameters=[list_options_parameter(ORDER_LIST, ORDER_LIST_EXAMPLE)])
-    @blp.response(200, OrderListRTSchema)
-    @blp.documented_errors(400)
+    @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE)
     def get(self):
         """List your orders (newest first unless $orderby says otherwise)"""
-        return fetch_page(ORDER_LIST, logic.own_orders(current_account()))
+        return logic.own_orders(current_account())
 
     @blp.arguments(NoQuerySchema, location="query", error_status_code=400)
     @blp.arguments(IdempotencyHeaderSchema, location="headers", error_status_code=400)
@@ -93,12 +90,10 @@ class OrderCancel(MethodView):
 
 @blp.route("/<order:order_id>/logs")
 class OrderLogs(MethodView):
-    @blp.doc(parameters=[list_options_parameter(LOG_LIST, LOG_LIST_EXAMPLE)])
-    @blp.response(200, OrderLogsRTSchema)
-    @blp.documented_errors(400, 404)
+    @blp.list_view(LOG_LIST, OrderLogsRTSchema, LOG_LIST_EXAMPLE, 404)
     def get(self, order_id):
         """Read an order's log lines, optionally within a time window"""
-        return fetch_page(LOG_LIST, logic.order_logs(db_session(), current_account(), order_id))
+        return logic.order_logs(db_session(), current_account(), order_id)
 
 
 @blp.route("/<order:order_id>/tasks")

@@ -7,11 +7,10 @@ from flask.views import MethodView
 from sqlalchemy.orm import lazyload, load_only
 
 from app.auth import current_account
-from app.extensions import Blueprint, db_session, fetch_page
+from app.extensions import Blueprint, db_session
 from app.orders.listing import ORDER_LIST, ORDER_LIST_EXAMPLE
 from app.orders.logic import service_orders
 from app.orders.schemas import OrderListRTSchema
-from app.query import list_options_parameter
 from app.services import logic
 from app.services.listing import SERVICE_LIST
 from app.services.models import ID_LENGTH, Service
@@ -36,14 +35,12 @@ blp = Blueprint("services", __name__, url_prefix="/1/services",
 
 @blp.route("")
 class Services(MethodView):
-    @blp.doc(parameters=[list_options_parameter(SERVICE_LIST, {
+    @blp.list_view(SERVICE_LIST, ServiceListRTSchema, {
         "$filter": "provider-id eq 'urn:acme:provider:geo' and contains(name,'NDVI')", "$orderby": "name desc",
-        "$top": 10, "$select": "name,description"})])
-    @blp.response(200, ServiceListRTSchema)
-    @blp.documented_errors(400)
+        "$top": 10, "$select": "name,description"})
     def get(self):
         """List services, with OData-style $filter, $orderby, $select and paging"""
-        return fetch_page(SERVICE_LIST, LIST_ITEM_COLUMNS)
+        return LIST_ITEM_COLUMNS
 
     @blp.arguments(ServiceDescriptionSchema, example={
         "name": "NDVI", "description": "Vegetation index from Sentinel-2 scenes",
@@ -94,9 +91,7 @@ class ServiceById(MethodView):
 
 @blp.route("/<service_id>/orders")
 class ServiceOrders(MethodView):
-    @blp.doc(parameters=[list_options_parameter(ORDER_LIST, ORDER_LIST_EXAMPLE)])
-    @blp.response(200, OrderListRTSchema)
-    @blp.documented_errors(400, 404)
+    @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE, 404)
     def get(self, service_id):
         """List a service's orders: all of them for its provider, your own for anybody else"""
-        return fetch_page(ORDER_LIST, service_orders(db_session(), current_account(), service_id))
+        return service_orders(db_session(), current_account(), service_id)
