@@ -41,8 +41,11 @@ def create_app(config: Config | None = None) -> Flask:
     request_guards.init_app(app, config.requests)
 
     from app.artifacts.views import blp as artifacts_blueprint
+    from app.orders.views import OrderIdConverter
     from app.orders.views import blp as orders_blueprint
     from app.services.views import blp as services_blueprint
+    app.url_map.converters["order"] = OrderIdConverter
+    api.register_converter(OrderIdConverter, lambda _converter: OrderIdConverter.SCHEMA)
     api.register_blueprint(services_blueprint)
     api.register_blueprint(orders_blueprint)
     api.register_blueprint(artifacts_blueprint)

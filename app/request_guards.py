@@ -10,9 +10,9 @@ import marshmallow as ma
 from flask import Flask, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.api_errors import ApiError, BadRequest, InvalidParameterValue
 from app.bounded_json import NUL, BodyProblem, decode, shown
 from app.config import RequestLimits
-from app.errors import ApiError, BadRequest, InvalidParameterValue
 
 API_PREFIX = "/1/"
 JSON_BODY_METHODS = ("POST", "PUT", "PATCH")

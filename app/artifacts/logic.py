@@ -7,23 +7,24 @@ import mimetypes
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from http import HTTPStatus
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.api_errors import ApiError, InvalidParameterValue, NotFound
 from app.artifacts.models import ARTIFACT_ID_LENGTH, NAME_LENGTH, Artifact, ArtifactUse
 from app.artifacts.storage import ContentTooLarge, Store, Stored
 from app.config import ArtifactSettings
 from app.db import utcnow
-from app.errors import ApiError, InvalidParameterValue, NotFound
 from app.status import ArtifactStatus
 
 ID_PREFIX = "urn:marketplace:artifact:"
 DEFAULT_MIME_TYPE = "application/octet-stream"
 
 
-class ContentGone(ApiError):
-    status_code = 410
+class ContentGone(ApiError, status=HTTPStatus.GONE):
+    """The record is kept, its content is not (removed at the end of its retention period)."""
 
 
 def new_artifact_id() -> str:

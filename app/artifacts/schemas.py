@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common_schemas import ComputedNested, DescribedBySchema, NavLinksSchema, ResponseSchema
+from app.common_schemas import ComputedNested, DescribedBySchema, ResponseSchema
 from app.links import resource_links, resource_url
 from app.query.schemas import ListPageSchema
 from app.status import ArtifactStatus
@@ -45,15 +45,13 @@ class ArtifactRTSchema(ResponseSchema):
 class ArtifactListRTSchema(ListPageSchema):
     ITEMS = "artifacts"
 
-    links = ma.fields.Nested(NavLinksSchema, required=True)
-    artifacts = ma.fields.List(ma.fields.Nested(ArtifactRTSchema), required=True)
+    artifacts = ma.fields.List(ma.fields.Nested(ArtifactRTSchema), required=True, attribute="items")
 
 
 class ProductListRTSchema(ListPageSchema):
     ITEMS = "products"
 
-    links = ma.fields.Nested(NavLinksSchema, required=True)
-    products = ma.fields.List(ma.fields.Nested(ArtifactRTSchema), required=True)
+    products = ma.fields.List(ma.fields.Nested(ArtifactRTSchema), required=True, attribute="items")
 
 
 class UploadQuerySchema(ma.Schema):

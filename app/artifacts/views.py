@@ -13,7 +13,6 @@ from app.artifacts.schemas import ArtifactListRTSchema, ArtifactRTSchema, Upload
 from app.artifacts.storage import CHUNK_BYTES, ContentMissing, Store
 from app.auth import current_account, current_workload_order
 from app.extensions import Blueprint, db_session
-from app.query import fetch_page, list_options_parameter
 from app.request_guards import accept_raw_body
 
 blp = Blueprint("artifacts", __name__, url_prefix="/1/artifacts",
@@ -43,12 +42,10 @@ def raw_mime_type() -> str | None:
 
 @blp.route("")
 class Artifacts(MethodView):
-    @blp.doc(parameters=[list_options_parameter(ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE)])
-    @blp.response(200, ArtifactListRTSchema)
-    @blp.documented_errors(400, 401)
+    @blp.list_view(ARTIFACT_LIST, ArtifactListRTSchema, ARTIFACT_LIST_EXAMPLE)
     def get(self):
         """List your artifacts: uploads and the products of your orders"""
-        return fetch_page(ARTIFACT_LIST, db_session(), logic.visible_artifacts(current_account()), "artifacts")
+        return logic.visible_artifacts(current_account())
 
     @accept_raw_body
     @blp.arguments(UploadQuerySchema, location="query", error_status_code=400)
@@ -56,7 +53,7 @@ class Artifacts(MethodView):
                                                 "description": "The artifact's name."}])
     @blp.response(201, ArtifactRTSchema, headers={"Location": {"description": "URL of the artifact",
                                                                "schema": {"type": "string"}}})
-    @blp.documented_errors(400, 401, 413, 422)
+    @blp.documented_errors(400, 413, 422)
     def post(self, query):
         """Upload an artifact: the body is the content, its Content-Type the artifact's mime-type"""
         name = logic.check_name(request.headers.get("X-Name") or query.get("name"), "name")
@@ -70,13 +67,13 @@ class Artifacts(MethodView):
 @blp.route("/<artifact_id>")
 class ArtifactById(MethodView):
     @blp.response(200, ArtifactRTSchema)
-    @blp.documented_errors(401, 404)
+    @blp.documented_errors(404)
     def get(self, artifact_id):
         """Read an artifact's record"""
         return logic.get_artifact(db_session(), current_account(), artifact_id)
 
     @blp.response(204)
-    @blp.documented_errors(401, 404)
+    @blp.documented_errors(404)
     def delete(self, artifact_id):
         """Delete an artifact and its content"""
         logic.delete_artifact(db_session(), artifact_store(), current_account(), artifact_id)
@@ -89,7 +86,7 @@ class ArtifactBlob(MethodView):
         "302": {"description": "Download it from the object store at Location (a short-lived URL)."},
         "304": {"description": "Not modified (If-None-Match)."},
         "416": {"description": "The range is outside the content."}})
-    @blp.documented_errors(401, 404, 410, 422)
+    @blp.documented_errors(404, 410, 422)
     def get(self, artifact_id):
         """Download an artifact's content (Range and If-None-Match welcome)"""
         order_id = current_workload_order()

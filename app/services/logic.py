@@ -9,10 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.auth import require_owner
+from app.api_errors import Forbidden, InvalidParameterValue, NotFound
 from app.config import AccountLimits
 from app.db import utcnow
-from app.errors import Forbidden, InvalidParameterValue, NotFound
 from app.services.models import ID_LENGTH, Service
 from app.status import ServiceStatus, check_service_transition
 from workflows.parameters import canonical_value, check_parameter_definitions
@@ -47,6 +46,12 @@ def check_description(description: dict[str, Any]) -> None:
         if "default" in definition:
             definition["default"] = canonical_value(definition["type"], definition["default"],
                                                     definition.get("options") or [])
+
+
+def require_owner(resource_owner: str, account: str, resource_id: str) -> None:
+    """Only the account that published a service may change it (a plain rule: no request needed)."""
+    if resource_owner != account:
+        raise Forbidden("this service belongs to another account", id=resource_id)
 
 
 def get_service(session: Session, service_id: str) -> Service:

@@ -6,7 +6,7 @@ import json
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common_schemas import ComputedNested, NavLinksSchema, ReferenceToSchema, ResponseSchema, SelfLinksSchema
+from app.common_schemas import ComputedNested, ReferenceToSchema, ResponseSchema, SelfLinksSchema
 from app.links import resource_links
 from app.query.schemas import ListPageSchema
 from app.status import ServiceStatus
@@ -14,7 +14,6 @@ from workflows.parameters import NAME_PATTERN, PARAMETER_TYPE_DOCS, PARAMETER_TY
 
 SHORT = validate.Length(max=255)
 MEDIUM = validate.Length(max=4096)
-LONG = validate.Length(max=20000)
 WORKFLOW_TYPES = ("basic", "argo")
 MAX_ARGO_DOCUMENT = 256 * 1024  # characters of an argo definition given as text
 
@@ -217,6 +216,5 @@ class ServiceListItemSchema(ResponseSchema):
 class ServiceListRTSchema(ListPageSchema):
     ITEMS = "services"
 
-    links = ma.fields.Nested(NavLinksSchema, required=True)
-    services = ma.fields.List(ma.fields.Nested(ServiceListItemSchema), required=True)
+    services = ma.fields.List(ma.fields.Nested(ServiceListItemSchema), required=True, attribute="items")
 
