@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from app.artifacts import logic
 from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
-from app.artifacts.schemas import ArtifactListRTSchema, ArtifactRTSchema, UploadQuerySchema
+from app.artifacts.schemas import ArtifactListRTSchema, ArtifactRTSchema, UploadHeaderSchema, UploadQuerySchema
 from app.artifacts.storage import CHUNK_BYTES, ContentMissing, Store
 from app.auth import current_account, current_workload_order
 from app.extensions import Blueprint, db_session
@@ -48,15 +48,15 @@ class Artifacts(MethodView):
         return logic.visible_artifacts(current_account())
 
     @accept_raw_body
-    @blp.arguments(UploadQuerySchema, location="query", error_status_code=400)
-    @blp.doc(requestBody=RAW_BODY, parameters=[{"in": "header", "name": "X-Name", "schema": {"type": "string"},
-                                                "description": "The artifact's name."}])
+    @blp.arguments(UploadQuerySchema, location="query")
+    @blp.arguments(UploadHeaderSchema, location="headers")
+    @blp.doc(requestBody=RAW_BODY)
     @blp.response(201, ArtifactRTSchema, headers={"Location": {"description": "URL of the artifact",
                                                                "schema": {"type": "string"}}})
     @blp.documented_errors(400, 413, 422)
-    def post(self, query):
+    def post(self, query, headers):
         """Upload an artifact: the body is the content, its Content-Type the artifact's mime-type"""
-        name = logic.check_name(request.headers.get("X-Name") or query.get("name"), "name")
+        name = headers.get("x_name") or query.get("name")
         artifact = logic.upload_artifact(db_session(), artifact_store(), current_app.config["MARKETPLACE"].artifacts,
                                          current_account(), name, raw_mime_type(), request_chunks(),
                                          request.content_length)

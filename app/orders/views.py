@@ -108,7 +108,7 @@ class OrderProducts(MethodView):
         return logic.products_of_order(db_session(), current_account(), order_id)
 
     @accept_raw_body
-    @blp.arguments(ProductUploadQuerySchema, location="query", error_status_code=400)
+    @blp.arguments(ProductUploadQuerySchema, location="query")
     @blp.doc(requestBody=RAW_BODY)
     @blp.response(201, ArtifactRTSchema)
     @blp.documented_errors(400, 403, 404, 413, 422)
