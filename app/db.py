@@ -60,6 +60,9 @@ class UTCDateTime(sa.types.TypeDecorator):
 JSONDocument = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
+ID_LENGTH = 255  # of a service's or an order's id (a URN) in a column
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -95,6 +95,11 @@ def db_session():
     return current_app.extensions["database"].session
 
 
+def artifact_store():
+    """The artifact store (app.artifacts.storage.Store) of this application."""
+    return current_app.extensions["artifact_store"]
+
+
 def fetch_page(spec: ListSpec, base: sa.Select) -> Page:
     """The page of `base` (which already limits what the caller may see) that this request's
     list options ask for: the one place that hands the request to the Flask-free query layer."""

@@ -29,6 +29,25 @@ def accept_raw_body(view):
     return view
 
 
+RAW_BODY = {"required": False, "description": "The content (none: an empty file).",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+RAW_BODY_CHUNK_BYTES = 1024 * 1024
+
+
+def raw_body_chunks():
+    """A raw body as it arrives, a chunk at a time (never whole in memory)."""
+    return iter(lambda: request.stream.read(RAW_BODY_CHUNK_BYTES), b"")
+
+
+def raw_body_mime_type() -> str | None:
+    """A raw body's media type, from Content-Type (None when it names none)."""
+    mime_type = request.mimetype
+    if mime_type and (len(mime_type) > 255 or "/" not in mime_type):
+        raise InvalidParameterValue("Content-Type: a media type such as text/csv", name="Content-Type",
+                                    value=mime_type[:255])
+    return mime_type or None
+
+
 def _takes_raw_body() -> bool:
     view = current_app.view_functions.get(request.endpoint)
     view_class = getattr(view, "view_class", None)

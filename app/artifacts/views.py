@@ -10,34 +10,15 @@ from flask.views import MethodView
 from app.artifacts import logic
 from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
 from app.artifacts.schemas import ArtifactListRTSchema, ArtifactRTSchema, UploadHeaderSchema, UploadQuerySchema
-from app.artifacts.storage import CHUNK_BYTES, ContentMissing, Store
+from app.artifacts.storage import ContentMissing, Store
 from app.auth import current_account, current_workload_order
-from app.extensions import Blueprint, db_session
-from app.request_guards import accept_raw_body
+from app.extensions import Blueprint, artifact_store, db_session
+from app.request_guards import RAW_BODY, accept_raw_body, raw_body_chunks, raw_body_mime_type
 
 blp = Blueprint("artifacts", __name__, url_prefix="/1/artifacts",
                 description="Upload data to order services with, and download what orders produced.")
 
-RAW_BODY = {"required": False, "description": "The content (none: an empty artifact).",
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
 PRESIGNED_URL_SECONDS = 300
-
-
-def artifact_store() -> Store:
-    return current_app.extensions["artifact_store"]
-
-
-def request_chunks():
-    """The request body as it arrives, a chunk at a time."""
-    return iter(lambda: request.stream.read(CHUNK_BYTES), b"")
-
-
-def raw_mime_type() -> str | None:
-    mime_type = request.mimetype
-    if mime_type and (len(mime_type) > 255 or "/" not in mime_type):
-        raise logic.InvalidParameterValue("Content-Type: a media type such as text/csv", name="Content-Type",
-                                          value=mime_type[:255])
-    return mime_type or None
 
 
 @blp.route("")
@@ -58,7 +39,7 @@ class Artifacts(MethodView):
         """Upload an artifact: the body is the content, its Content-Type the artifact's mime-type"""
         name = headers.get("x_name") or query.get("name")
         artifact = logic.upload_artifact(db_session(), artifact_store(), current_app.config["MARKETPLACE"].artifacts,
-                                         current_account(), name, raw_mime_type(), request_chunks(),
+                                         current_account(), name, raw_body_mime_type(), raw_body_chunks(),
                                          request.content_length)
         return artifact, 201, {"Location": url_for("artifacts.ArtifactById", artifact_id=artifact.id,
                                                    _external=True)}

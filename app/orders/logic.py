@@ -17,10 +17,11 @@ from app.artifacts import logic as artifacts
 from app.artifacts.models import Artifact
 from app.artifacts.storage import ContentTooLarge, Store
 from app.config import AccountLimits, ArtifactSettings
-from app.db import utcnow
+from app.db import ID_LENGTH, utcnow
 from app.orders.models import Order, OrderLogLine
+from app.ownership import require_owner
 from app.services.logic import get_service
-from app.services.models import ID_LENGTH, Service
+from app.services.models import Service
 from app.status import (
     ACTIVE_ORDER_STATUSES,
     FINISHED_ORDER_STATUSES,
@@ -160,8 +161,7 @@ def service_orders(session: Session, account: str, service_id: str) -> sa.Select
 def cancel_order(session: Session, account: str, order_id: str) -> Order:
     """A pending order ends at once; a running one is stopped by the worker within a pass."""
     order = get_order(session, account, order_id)
-    if order.account != account:
-        raise Forbidden("only the account that placed an order may cancel it", id=order.id)
+    require_owner(order.account, account, order.id, "only the account that placed an order may cancel it")
     if order.status in FINISHED_ORDER_STATUSES:
         raise Conflict(f"the order has already ended: {order.status}", id=order.id)
     session.refresh(order, with_for_update=True)  # the worker may be claiming it right now

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.artifacts.models import Artifact, ArtifactUse
-from app.db import Base, JSONDocument, TagList, UTCDateTime, utcnow
-from app.services.models import ID_LENGTH
+from app.db import ID_LENGTH, Base, JSONDocument, TagList, UTCDateTime, utcnow
 from app.status import OrderStatus
 
 

@@ -6,10 +6,18 @@ from marshmallow import validate
 
 from app.artifacts.schemas import ArtifactLinksSchema, artifact_links
 from app.auth import current_account
-from app.common_schemas import ComputedNested, DescribedBySchema, ReferenceToSchema, ResponseSchema, SelfLinksSchema
+from app.common_schemas import (
+    SHORT,
+    ComputedNested,
+    DescribedBySchema,
+    ReferenceToSchema,
+    ResponseSchema,
+    ScalarValue,
+    SelfLinksSchema,
+    StrictSchema,
+)
 from app.links import resource_links, resource_url
 from app.query.schemas import ListPageSchema
-from app.services.schemas import SHORT, ScalarValue, StrictSchema
 from app.status import OrderStatus
 
 

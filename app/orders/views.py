@@ -7,9 +7,8 @@ from werkzeug.routing import BaseConverter
 
 from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
 from app.artifacts.schemas import ArtifactRTSchema, ProductListRTSchema, ProductUploadQuerySchema
-from app.artifacts.views import RAW_BODY, artifact_store, raw_mime_type, request_chunks
 from app.auth import current_account, current_workload_order
-from app.extensions import Blueprint, db_session
+from app.extensions import Blueprint, artifact_store, db_session
 from app.orders import logic
 from app.orders.listing import LOG_LIST, LOG_LIST_EXAMPLE, ORDER_LIST, ORDER_LIST_EXAMPLE
 from app.orders.schemas import (
@@ -22,7 +21,7 @@ from app.orders.schemas import (
     OrderRTSchema,
     OrderTasksRTSchema,
 )
-from app.request_guards import accept_raw_body
+from app.request_guards import RAW_BODY, accept_raw_body, raw_body_chunks, raw_body_mime_type
 
 ORDER_REQUEST_EXAMPLE = {
     "service-id": "urn:acme:service:ndvi", "name": "field 12, June",
@@ -37,11 +36,11 @@ class OrderIdConverter(BaseConverter):
     SCHEMA = {"type": "string", "minLength": 1, "pattern": "^(?!dry-run$)"}
 
 
-blp = Blueprint("orders", __name__, url_prefix="/1/orders",
+blp = Blueprint("orders", __name__, url_prefix="/1",
                 description="Order a ready service with parameter values, and follow the order to its end.")
 
 
-@blp.route("")
+@blp.route("/orders")
 class Orders(MethodView):
     @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE)
     def get(self):
@@ -64,7 +63,7 @@ class Orders(MethodView):
         return order, 201, response_headers
 
 
-@blp.route("/dry-run")
+@blp.route("/orders/dry-run")
 class OrderDryRun(MethodView):
     @blp.arguments(OrderRequestSchema, example=ORDER_REQUEST_EXAMPLE)
     @blp.response(200, OrderDryRunRTSchema)
@@ -74,7 +73,7 @@ class OrderDryRun(MethodView):
         return logic.dry_run_order(db_session(), request, current_app.config["MARKETPLACE"].compile)
 
 
-@blp.route("/<order:order_id>")
+@blp.route("/orders/<order:order_id>")
 class OrderById(MethodView):
     @blp.response(200, OrderRTSchema)
     @blp.documented_errors(404)
@@ -83,7 +82,7 @@ class OrderById(MethodView):
         return logic.get_order(db_session(), current_account(), order_id)
 
 
-@blp.route("/<order:order_id>/cancel")
+@blp.route("/orders/<order:order_id>/cancel")
 class OrderCancel(MethodView):
     @blp.response(202, OrderRTSchema)
     @blp.documented_errors(403, 404, 409)
@@ -92,7 +91,7 @@ class OrderCancel(MethodView):
         return logic.cancel_order(db_session(), current_account(), order_id), 202
 
 
-@blp.route("/<order:order_id>/logs")
+@blp.route("/orders/<order:order_id>/logs")
 class OrderLogs(MethodView):
     @blp.list_view(LOG_LIST, OrderLogsRTSchema, LOG_LIST_EXAMPLE, 404)
     def get(self, order_id):
@@ -100,7 +99,7 @@ class OrderLogs(MethodView):
         return logic.order_logs(db_session(), current_account(), order_id)
 
 
-@blp.route("/<order:order_id>/products")
+@blp.route("/orders/<order:order_id>/products")
 class OrderProducts(MethodView):
     @blp.list_view(ARTIFACT_LIST, ProductListRTSchema, ARTIFACT_LIST_EXAMPLE, 404)
     def get(self, order_id):
@@ -116,14 +115,22 @@ class OrderProducts(MethodView):
         """Upload a product: for the order's own workload, with the order's token"""
         config = current_app.config["MARKETPLACE"]
         return logic.accept_product(db_session(), artifact_store(), config.compile, config.artifacts,
-                                    current_workload_order(), order_id, query["name"], raw_mime_type(),
-                                    request_chunks()), 201
+                                    current_workload_order(), order_id, query["name"], raw_body_mime_type(),
+                                    raw_body_chunks()), 201
 
 
-@blp.route("/<order:order_id>/tasks")
+@blp.route("/orders/<order:order_id>/tasks")
 class OrderTasks(MethodView):
     @blp.response(200, OrderTasksRTSchema)
     @blp.documented_errors(404)
     def get(self, order_id):
         """List the steps an order ran, with their phase and times"""
         return {"tasks": logic.order_tasks(db_session(), current_account(), order_id)}
+
+
+@blp.route("/services/<service_id>/orders")
+class ServiceOrders(MethodView):
+    @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE, 404)
+    def get(self, service_id):
+        """List a service's orders: all of them for its provider, your own for anybody else"""
+        return logic.service_orders(db_session(), current_account(), service_id)

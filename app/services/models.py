@@ -9,10 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, JSONDocument, TagList, UTCDateTime, utcnow
+from app.db import ID_LENGTH, Base, JSONDocument, TagList, UTCDateTime, utcnow
 from app.status import ServiceStatus
-
-ID_LENGTH = 255
 
 
 class Service(Base):

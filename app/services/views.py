@@ -7,13 +7,11 @@ from flask.views import MethodView
 from sqlalchemy.orm import lazyload, load_only
 
 from app.auth import current_account
+from app.db import ID_LENGTH
 from app.extensions import Blueprint, db_session
-from app.orders.listing import ORDER_LIST, ORDER_LIST_EXAMPLE
-from app.orders.logic import service_orders
-from app.orders.schemas import OrderListRTSchema
 from app.services import logic
 from app.services.listing import SERVICE_LIST
-from app.services.models import ID_LENGTH, Service
+from app.services.models import Service
 from app.services.schemas import (
     ServiceDescriptionSchema,
     ServiceListRTSchema,
@@ -87,11 +85,3 @@ class ServiceById(MethodView):
     def delete(self, service_id):
         """Delete a service"""
         logic.delete_service(db_session(), current_account(), service_id)
-
-
-@blp.route("/<service_id>/orders")
-class ServiceOrders(MethodView):
-    @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE, 404)
-    def get(self, service_id):
-        """List a service's orders: all of them for its provider, your own for anybody else"""
-        return service_orders(db_session(), current_account(), service_id)
