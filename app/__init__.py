@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, request
 
 from app import errors, observability, request_guards
+from app.artifacts.storage import StoreUnavailable
 from app.artifacts.stores import make_store
 from app.auth import authenticate_request, make_verifier
 from app.config import Config
@@ -37,13 +38,17 @@ def create_app(config: Config | None = None) -> Flask:
     observability.init_app(app)
     app.register_blueprint(health)
     errors.init_app(app)
+    app.register_error_handler(StoreUnavailable, errors.store_unavailable)
     app.before_request(_authenticate)
     request_guards.init_app(app, config.requests)
 
     from app.artifacts.uploads import blp as uploads_blueprint
     from app.artifacts.views import blp as artifacts_blueprint
+    from app.orders.views import OrderIdConverter
     from app.orders.views import blp as orders_blueprint
     from app.services.views import blp as services_blueprint
+    app.url_map.converters["order"] = OrderIdConverter
+    api.register_converter(OrderIdConverter, lambda _converter: OrderIdConverter.SCHEMA)
     api.register_blueprint(services_blueprint)
     api.register_blueprint(orders_blueprint)
     api.register_blueprint(artifacts_blueprint)

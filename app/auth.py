@@ -2,24 +2,31 @@
 
 A verifier turns a token into an account id (the token's ``sub``). The embedded default signs
 and verifies HS256 tokens with the server's secret; production can verify an OIDC issuer's
-RS256/ES256 tokens through its JWKS instead. Views never see which one is in use: they ask
-``current_account()``.
+RS256/ES256 tokens through its JWKS instead, found from the issuer URL alone. Views never see
+which one is in use: they ask ``current_account()``.
 """
 from __future__ import annotations
 
+import json
+import logging
+import threading
 import time
+import urllib.request
 from typing import Protocol
 
 import jwt
 from flask import current_app, g, request
 
+from app.api_errors import ApiError, Forbidden, Unauthorized
 from app.config import Config
-from app.errors import Forbidden, Unauthorized
 from app.workload_tokens import workload_order
+
+log = logging.getLogger(__name__)
 
 MAX_ACCOUNT_LENGTH = 255
 EMBEDDED_ISSUER = "marketplace"
 EMBEDDED_AUDIENCE = "marketplace-api"
+ISSUER_RETRY_AFTER_SECONDS = 5
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="marketplace"'}
 
 
@@ -60,22 +67,67 @@ class SharedSecretVerifier:
         return _subject(claims)
 
 
+class IssuerUnavailable(Exception):
+    """The OIDC issuer's discovery document or keys cannot be fetched now: no verdict on the token."""
+
+
 class OidcVerifier:
-    """Tokens from an OpenID Connect issuer, checked against the keys it publishes (JWKS)."""
+    """Tokens from an OpenID Connect issuer, checked against the keys it publishes (JWKS).
+
+    The issuer URL is enough: its discovery document names the keys' URL and the issuer that
+    tokens carry. It is fetched at the first token, not at start (the issuer may be down while
+    the API starts), and kept; PyJWT's PyJWKClient keeps the keys and fetches them again for a
+    key id it has not seen (a rotation). `jwks_url`, when given, skips discovery."""
 
     ALGORITHMS = ["RS256", "ES256"]
+    DISCOVERY_PATH = "/.well-known/openid-configuration"
+    MAX_DISCOVERY_BYTES = 1024 * 1024
+    TIMEOUT_SECONDS = 5
 
-    def __init__(self, issuer: str, audience: str, jwks_url: str):
+    def __init__(self, issuer: str, audience: str, jwks_url: str | None = None):
         self._issuer = issuer
         self._audience = audience
-        self._keys = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
+        self._jwks_url = jwks_url
+        self._keys: jwt.PyJWKClient | None = None
+        self._lock = threading.Lock()  # one discovery, however many requests arrive at once
+
+    def _discover(self) -> tuple[str, str]:
+        """(the issuer tokens carry, the JWKS URL), from the issuer's discovery document."""
+        url = self._issuer.rstrip("/") + self.DISCOVERY_PATH
+        try:
+            with urllib.request.urlopen(url, timeout=self.TIMEOUT_SECONDS) as response:
+                document = json.loads(response.read(self.MAX_DISCOVERY_BYTES + 1)[:self.MAX_DISCOVERY_BYTES])
+        except (OSError, ValueError) as error:  # unreachable, an HTTP error status, or not JSON
+            raise IssuerUnavailable(f"the OIDC discovery document {url} cannot be read: {error}") from error
+        issuer, jwks_url = (document.get("issuer"), document.get("jwks_uri")) if isinstance(document, dict) \
+            else (None, None)
+        # OpenID Connect Discovery 1.0, 4.3: the document speaks for the issuer it was asked of.
+        if not isinstance(issuer, str) or issuer.rstrip("/") != self._issuer.rstrip("/") \
+                or not isinstance(jwks_url, str) or not jwks_url:
+            raise IssuerUnavailable(f"the OIDC discovery document {url} does not name this issuer and a jwks_uri")
+        return issuer, jwks_url
+
+    def _signing_keys(self) -> jwt.PyJWKClient:
+        with self._lock:
+            if self._keys is None:
+                if self._jwks_url is None:
+                    self._issuer, self._jwks_url = self._discover()
+                self._keys = jwt.PyJWKClient(self._jwks_url, cache_keys=True, lifespan=300,
+                                             timeout=self.TIMEOUT_SECONDS)
+            return self._keys
 
     def verify(self, token: str) -> str:
+        keys = self._signing_keys()
         try:
-            key = self._keys.get_signing_key_from_jwt(token)
+            key = keys.get_signing_key_from_jwt(token)
+        except jwt.PyJWKClientConnectionError as error:
+            raise IssuerUnavailable(f"the issuer's keys cannot be fetched: {error}") from error
+        except (jwt.PyJWTError, jwt.PyJWKClientError) as error:
+            raise InvalidToken(str(error)) from error
+        try:
             claims = jwt.decode(token, key.key, algorithms=self.ALGORITHMS, issuer=self._issuer,
                                 audience=self._audience, options={"require": ["exp", "sub"]})
-        except (jwt.PyJWTError, jwt.PyJWKClientError) as error:
+        except jwt.PyJWTError as error:
             raise InvalidToken(str(error)) from error
         return _subject(claims)
 
@@ -102,6 +154,11 @@ def authenticate_request() -> None:
         g.account = verifier.verify(token.strip())
     except InvalidToken as error:
         raise Unauthorized(f"the bearer token is not valid: {error}", headers=_CHALLENGE) from None
+    except IssuerUnavailable as error:
+        # Not the caller's fault, and likely over soon: 503, as for the database.
+        log.warning("%s", error)
+        raise ApiError("the token issuer cannot be asked for its keys now; retry later", status_code=503,
+                       headers={"Retry-After": str(ISSUER_RETRY_AFTER_SECONDS)}) from None
 
 
 def current_account() -> str:
@@ -113,9 +170,3 @@ def current_account() -> str:
 def current_workload_order() -> str | None:
     """The order whose workload calls, when the token is a workload token."""
     return g.get("workload_order")
-
-
-def require_owner(resource_owner: str, account: str, resource_id: str, kind: str = "service") -> None:
-    """Only the account that created a resource may change it."""
-    if resource_owner != account:
-        raise Forbidden(f"this {kind} belongs to another account", id=resource_id)

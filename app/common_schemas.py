@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from marshmallow import validate
+
+SHORT = validate.Length(max=255)
 
 
 class ErrorSchema(ma.Schema):
@@ -68,3 +71,21 @@ class ResponseSchema(ma.Schema):
     @ma.post_dump
     def _drop_unset(self, data, **_kwargs):
         return {key: value for key, value in data.items() if value is not None}
+
+
+class StrictSchema(ma.Schema):
+    """A request schema: an unknown key is an error, not ignored."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class ScalarValue(ma.fields.Field):
+    """A JSON string, number or boolean (a parameter default may be written as 5 or true)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, (str, int, float)):
+            if isinstance(value, str) and len(value) > 65536:
+                raise ma.ValidationError("Longer than maximum length 65536.")
+            return value
+        raise ma.ValidationError("Must be a string, a number or a boolean.")

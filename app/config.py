@@ -171,6 +171,11 @@ def load_or_create_secret(data_dir: Path) -> str:
     return secret
 
 
+# What OIDC tokens must carry in "aud" unless MARKETPLACE_OIDC_AUDIENCE says otherwise: never
+# left unchecked, or any token the issuer made for another application would be accepted here.
+DEFAULT_OIDC_AUDIENCE = "marketplace-api"
+
+
 @dataclass(frozen=True)
 class S3Settings:
     """An S3-compatible object store (AWS S3, MinIO, Ceph, GCS interoperability)."""
@@ -212,8 +217,8 @@ def _artifacts(env: Mapping[str, str]) -> ArtifactSettings:
 @dataclass(frozen=True)
 class OidcSettings:
     issuer: str
-    audience: str
-    jwks_url: str
+    audience: str = DEFAULT_OIDC_AUDIENCE
+    jwks_url: str | None = None  # None: from the issuer's discovery document
 
 
 @dataclass(frozen=True)
@@ -268,12 +273,12 @@ class Config:
             raise ConfigError(f"MARKETPLACE_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
         oidc = None
         if env.get("MARKETPLACE_OIDC_ISSUER"):
-            missing = [name for name in ("MARKETPLACE_OIDC_AUDIENCE", "MARKETPLACE_OIDC_JWKS_URL")
-                       if not env.get(name)]
-            if missing:
-                raise ConfigError(f"MARKETPLACE_OIDC_ISSUER needs {' and '.join(missing)} too")
-            oidc = OidcSettings(env["MARKETPLACE_OIDC_ISSUER"], env["MARKETPLACE_OIDC_AUDIENCE"],
-                                env["MARKETPLACE_OIDC_JWKS_URL"])
+            oidc = OidcSettings(env["MARKETPLACE_OIDC_ISSUER"],
+                                env.get("MARKETPLACE_OIDC_AUDIENCE") or DEFAULT_OIDC_AUDIENCE,
+                                env.get("MARKETPLACE_OIDC_JWKS_URL") or None)
+        elif env.get("MARKETPLACE_OIDC_AUDIENCE") or env.get("MARKETPLACE_OIDC_JWKS_URL"):
+            # Without the issuer they would be ignored, and tokens checked with the shared secret.
+            raise ConfigError("MARKETPLACE_OIDC_AUDIENCE and MARKETPLACE_OIDC_JWKS_URL need MARKETPLACE_OIDC_ISSUER")
         log_format = env.get("MARKETPLACE_LOG_FORMAT") or "text"
         if log_format not in LOG_FORMATS:
             raise ConfigError(f"MARKETPLACE_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")

@@ -24,6 +24,18 @@ NAMING_CONVENTION = {
 }
 
 
+class TagList:
+    """`tags` as a plain list of strings, kept as ordered child rows (position, tag) in the
+    model's `tag_rows` relationship; the row type is the relationship's own."""
+
+    def __get__(self, obj, owner=None):
+        return self if obj is None else [row.tag for row in obj.tag_rows]
+
+    def __set__(self, obj, tags: list[str]) -> None:
+        row_type = type(obj).tag_rows.property.mapper.class_
+        obj.tag_rows = [row_type(position=i, tag=tag) for i, tag in enumerate(tags)]
+
+
 class UTCDateTime(sa.types.TypeDecorator):
     """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
 
@@ -46,6 +58,9 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 
 JSONDocument = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+ID_LENGTH = 255  # of a service's or an order's id (a URN) in a column
 
 
 def utcnow() -> datetime:

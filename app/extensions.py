@@ -1,17 +1,23 @@
 """flask-smorest, adapted in one place: our error body everywhere and documented status codes."""
 from __future__ import annotations
 
+import functools
 import http
+from collections.abc import Mapping
+from typing import Any
 
 import flask_smorest
 import marshmallow as ma
-from flask import request
+import sqlalchemy as sa
+from flask import current_app, request
 from flask_smorest.arguments import ArgumentsMixin
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from app.common_schemas import ErrorSchema, InvalidParameterValueSchema
 from app.errors import from_http_exception, render_error
+from app.query import list_options_parameter
+from app.query.listing import ListSpec, Page
 from app.request_guards import json_body
 
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
@@ -59,7 +65,8 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = StrictParser()
 
-    COMMON_ERRORS = (503,)  # the database unavailable
+    # Every /1/ operation needs a bearer token (401), and any may find the database unavailable (503).
+    COMMON_ERRORS = (401, 503)
 
     def documented_errors(self, *codes: int):
         """Document error responses of a view (the body is always ErrorSchema)."""
@@ -69,8 +76,32 @@ class Blueprint(flask_smorest.Blueprint):
             return func
         return decorator
 
+    def list_view(self, spec: ListSpec, schema: type[ma.Schema], example: Mapping[str, Any], *codes: int):
+        """A list: the view returns the select of what the caller may see; this pages it by the
+        request's list options (documented, with `example`) and renders the page with `schema`.
+        A bad option is a 400; `codes` are the view's other errors."""
+        def decorator(view):
+            @functools.wraps(view)
+            def paged(*args, **kwargs):
+                return fetch_page(spec, view(*args, **kwargs))
+            paged = self.documented_errors(400, *codes)(paged)
+            paged = self.response(200, schema)(paged)
+            return self.doc(parameters=[list_options_parameter(spec, example)])(paged)
+        return decorator
+
 
 def db_session():
     """The database session of the current request."""
-    from flask import current_app
     return current_app.extensions["database"].session
+
+
+def artifact_store():
+    """The artifact store (app.artifacts.storage.Store) of this application."""
+    return current_app.extensions["artifact_store"]
+
+
+def fetch_page(spec: ListSpec, base: sa.Select) -> Page:
+    """The page of `base` (which already limits what the caller may see) that this request's
+    list options ask for: the one place that hands the request to the Flask-free query layer."""
+    return spec.fetch(db_session(), base, request.args.items(multi=True), current_app.config["SECRET_KEY"],
+                      request.base_url)

@@ -10,9 +10,9 @@ import marshmallow as ma
 from flask import Flask, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.api_errors import ApiError, BadRequest, InvalidParameterValue
 from app.bounded_json import NUL, BodyProblem, decode, shown
 from app.config import RequestLimits
-from app.errors import ApiError, BadRequest, InvalidParameterValue
 
 API_PREFIX = "/1/"
 JSON_BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -27,6 +27,25 @@ def accept_raw_body(view):
     itself), not JSON: the JSON and body-size checks here leave it alone."""
     _RAW_BODY_VIEWS.add(f"{view.__module__}.{view.__qualname__}")
     return view
+
+
+RAW_BODY = {"required": False, "description": "The content (none: an empty file).",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+RAW_BODY_CHUNK_BYTES = 1024 * 1024
+
+
+def raw_body_chunks():
+    """A raw body as it arrives, a chunk at a time (never whole in memory)."""
+    return iter(lambda: request.stream.read(RAW_BODY_CHUNK_BYTES), b"")
+
+
+def raw_body_mime_type() -> str | None:
+    """A raw body's media type, from Content-Type (None when it names none)."""
+    mime_type = request.mimetype
+    if mime_type and (len(mime_type) > 255 or "/" not in mime_type):
+        raise InvalidParameterValue("Content-Type: a media type such as text/csv", name="Content-Type",
+                                    value=mime_type[:255])
+    return mime_type or None
 
 
 def _takes_raw_body() -> bool:

@@ -7,7 +7,7 @@ from http import HTTPStatus
 from gunicorn import util as gunicorn_util
 from werkzeug.serving import WSGIRequestHandler
 
-from app.errors import error_document
+from app.api_errors import error_document
 
 
 def _gunicorn_write_error(sock, status_int, reason, mesg):

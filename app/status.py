@@ -24,11 +24,16 @@ SERVICE_TRANSITIONS: dict[ServiceStatus, frozenset[ServiceStatus]] = {
 }
 
 
-def check_service_transition(current: str, new: str) -> ServiceStatus:
-    current, new = ServiceStatus(current), ServiceStatus(new)
-    if new not in SERVICE_TRANSITIONS[current]:
-        raise IllegalTransition(f"a service cannot go from {current} to {new}")
+def _checked(transitions: dict, current: str, new: str, what: str):
+    kind = type(next(iter(transitions)))
+    current, new = kind(current), kind(new)
+    if new not in transitions[current]:
+        raise IllegalTransition(f"{what} cannot go from {current} to {new}")
     return new
+
+
+def check_service_transition(current: str, new: str) -> ServiceStatus:
+    return _checked(SERVICE_TRANSITIONS, current, new, "a service")
 
 
 class OrderStatus(StrEnum):
@@ -56,10 +61,7 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 
 
 def check_order_transition(current: str, new: str) -> OrderStatus:
-    current, new = OrderStatus(current), OrderStatus(new)
-    if new not in ORDER_TRANSITIONS[current]:
-        raise IllegalTransition(f"an order cannot go from {current} to {new}")
-    return new
+    return _checked(ORDER_TRANSITIONS, current, new, "an order")
 
 
 class ArtifactStatus(StrEnum):

@@ -7,23 +7,24 @@ import mimetypes
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from http import HTTPStatus
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.artifacts.models import ARTIFACT_ID_LENGTH, NAME_LENGTH, Artifact, ArtifactUse
+from app.api_errors import ApiError, InvalidParameterValue, NotFound
+from app.artifacts.models import ARTIFACT_ID_LENGTH, Artifact, ArtifactUse
 from app.artifacts.storage import ContentTooLarge, Store, Stored
 from app.config import ArtifactSettings
 from app.db import utcnow
-from app.errors import ApiError, InvalidParameterValue, NotFound
 from app.status import ArtifactStatus
 
 ID_PREFIX = "urn:marketplace:artifact:"
 DEFAULT_MIME_TYPE = "application/octet-stream"
 
 
-class ContentGone(ApiError):
-    status_code = 410
+class ContentGone(ApiError, status=HTTPStatus.GONE):
+    """The record is kept, its content is not (removed at the end of its retention period)."""
 
 
 def new_artifact_id() -> str:
@@ -36,15 +37,6 @@ def storage_key(artifact_id: str) -> str:
 
 def is_artifact_id(value: str) -> bool:
     return value.startswith(ID_PREFIX)
-
-
-def check_name(name: str | None, field: str) -> str | None:
-    if name is None:
-        return None
-    if not name or len(name) > NAME_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise InvalidParameterValue(f"{field}: a name of 1 to {NAME_LENGTH} printable characters",
-                                    name=field, value=name[:NAME_LENGTH])
-    return name
 
 
 def used_bytes(session: Session, account: str) -> int:

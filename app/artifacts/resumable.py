@@ -14,12 +14,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.api_errors import ApiError, Conflict, NotFound
 from app.artifacts import logic
 from app.artifacts.models import Artifact
 from app.artifacts.storage import ContentMissing, ContentTooLarge, Store, UploadBusy, UploadOffsetMismatch
 from app.config import ArtifactSettings
 from app.db import utcnow
-from app.errors import ApiError, Conflict, NotFound
 from app.status import ArtifactStatus
 
 

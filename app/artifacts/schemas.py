@@ -4,7 +4,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common_schemas import ComputedNested, DescribedBySchema, NavLinksSchema, ResponseSchema
+from app.artifacts.models import NAME_LENGTH
+from app.common_schemas import ComputedNested, DescribedBySchema, ResponseSchema
 from app.links import resource_links, resource_url
 from app.query.schemas import ListPageSchema
 from app.status import ArtifactStatus
@@ -45,20 +46,27 @@ class ArtifactRTSchema(ResponseSchema):
 class ArtifactListRTSchema(ListPageSchema):
     ITEMS = "artifacts"
 
-    links = ma.fields.Nested(NavLinksSchema, required=True)
-    artifacts = ma.fields.List(ma.fields.Nested(ArtifactRTSchema), required=True)
+    artifacts = ma.fields.List(ma.fields.Nested(ArtifactRTSchema), required=True, attribute="items")
 
 
 class ProductListRTSchema(ListPageSchema):
     ITEMS = "products"
 
-    links = ma.fields.Nested(NavLinksSchema, required=True)
-    products = ma.fields.List(ma.fields.Nested(ArtifactRTSchema), required=True)
+    products = ma.fields.List(ma.fields.Nested(ArtifactRTSchema), required=True, attribute="items")
+
+
+# A name is printable: it ends up in a Content-Disposition header and in file names.
+NAME = [validate.Length(min=1, max=NAME_LENGTH), validate.Regexp(r"^[^\x00-\x1f\x7f]+$")]
 
 
 class UploadQuerySchema(ma.Schema):
-    name = ma.fields.String(metadata={"description": "The artifact's name (or the X-Name header)."})
+    name = ma.fields.String(validate=NAME, metadata={"description": "The artifact's name (or the X-Name header)."})
+
+
+class UploadHeaderSchema(ma.Schema):
+    x_name = ma.fields.String(data_key="X-Name", validate=NAME, metadata={"description": "The artifact's name."})
 
 
 class ProductUploadQuerySchema(ma.Schema):
-    name = ma.fields.String(required=True, metadata={"description": "The file's path in the outputs folder."})
+    name = ma.fields.String(required=True, validate=NAME, metadata={
+        "description": "The file's path in the outputs folder: relative, without '.' or '..' parts."})

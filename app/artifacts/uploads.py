@@ -14,13 +14,13 @@ import marshmallow as ma
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 
+from app.api_errors import ApiError, BadRequest, InvalidParameterValue
 from app.artifacts import logic, resumable
-from app.artifacts.schemas import ArtifactRTSchema
-from app.artifacts.views import artifact_store, request_chunks
+from app.artifacts.models import NAME_LENGTH
+from app.artifacts.schemas import NAME, ArtifactRTSchema
 from app.auth import current_account
-from app.errors import ApiError, BadRequest, InvalidParameterValue
-from app.extensions import Blueprint, db_session
-from app.request_guards import accept_raw_body
+from app.extensions import Blueprint, artifact_store, db_session
+from app.request_guards import accept_raw_body, raw_body_chunks
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination"
@@ -107,11 +107,23 @@ def _offset_headers(offset: int, length: int) -> dict:
     return {"Upload-Offset": str(offset), "Upload-Length": str(length), "Cache-Control": "no-store"}
 
 
-def check_mime_type(value: str | None) -> str | None:
-    if value is not None and (not 0 < len(value) <= 255 or "/" not in value):
-        raise InvalidParameterValue("Upload-Metadata.filetype: a media type such as text/csv",
-                                    name="Upload-Metadata.filetype", value=value[:255])
-    return value
+MEDIA_TYPE = [ma.validate.Length(min=3, max=255), ma.validate.Regexp(r"^[^/\s]+/[^/\s]+$")]
+METADATA_RULES = {"filename": (NAME, "a name of 1 to 1024 printable characters"),
+                  "filetype": (MEDIA_TYPE, "a media type such as text/csv")}
+
+
+def checked_metadata(metadata: dict[str, str]) -> tuple[str | None, str | None]:
+    """The artifact's name and mime-type from Upload-Metadata, each checked (422 naming it)."""
+    for key, (validators, rule) in METADATA_RULES.items():
+        if (value := metadata.get(key)) is None:
+            continue
+        try:
+            for validator in validators:
+                validator(value)
+        except ma.ValidationError:
+            raise InvalidParameterValue(f"Upload-Metadata.{key}: {rule}", name=f"Upload-Metadata.{key}",
+                                        value=value[:NAME_LENGTH]) from None
+    return metadata.get("filename"), metadata.get("filetype")
 
 
 UPLOAD_URL = {"Location": {"description": "URL of the upload (HEAD, PATCH, DELETE)", "schema": {"type": "string"}}}
@@ -133,11 +145,9 @@ class Uploads(MethodView):
         """Begin a resumable upload (tus creation): Upload-Length announces its size"""
         if request.content_length or request.headers.get("Transfer-Encoding"):
             raise BadRequest("a creation carries no content here: PATCH it to the upload's URL")
-        metadata = headers.get("upload_metadata", {})
-        artifact = resumable.begin_upload(
-            db_session(), artifact_store(), current_app.config["MARKETPLACE"].artifacts, current_account(),
-            headers["upload_length"], logic.check_name(metadata.get("filename"), "Upload-Metadata.filename"),
-            check_mime_type(metadata.get("filetype")))
+        name, mime_type = checked_metadata(headers.get("upload_metadata", {}))
+        artifact = resumable.begin_upload(db_session(), artifact_store(), current_app.config["MARKETPLACE"].artifacts,
+                                          current_account(), headers["upload_length"], name, mime_type)
         return artifact, 201, {"Location": url_for("uploads.UploadById", artifact_id=artifact.id, _external=True)}
 
     @blp.doc(security=[])
@@ -170,7 +180,7 @@ class UploadById(MethodView):
             raise ApiError(f"Content-Type: a piece of an upload is {PIECE_MEDIA_TYPE}", name="Content-Type",
                            value=request.mimetype, status_code=415)
         artifact, offset = resumable.append_to_upload(db_session(), artifact_store(), current_account(), artifact_id,
-                                                      headers["upload_offset"], request_chunks(),
+                                                      headers["upload_offset"], raw_body_chunks(),
                                                       request.content_length)
         return None, 204, _offset_headers(offset, artifact.upload_length or artifact.size)
 

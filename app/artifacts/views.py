@@ -9,59 +9,37 @@ from flask.views import MethodView
 
 from app.artifacts import logic
 from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
-from app.artifacts.schemas import ArtifactListRTSchema, ArtifactRTSchema, UploadQuerySchema
-from app.artifacts.storage import CHUNK_BYTES, ContentMissing, Store
+from app.artifacts.schemas import ArtifactListRTSchema, ArtifactRTSchema, UploadHeaderSchema, UploadQuerySchema
+from app.artifacts.storage import ContentMissing, Store
 from app.auth import current_account, current_workload_order
-from app.extensions import Blueprint, db_session
-from app.query import fetch_page, list_options_parameter
-from app.request_guards import accept_raw_body
+from app.extensions import Blueprint, artifact_store, db_session
+from app.request_guards import RAW_BODY, accept_raw_body, raw_body_chunks, raw_body_mime_type
 
 blp = Blueprint("artifacts", __name__, url_prefix="/1/artifacts",
                 description="Upload data to order services with, and download what orders produced.")
 
-RAW_BODY = {"required": False, "description": "The content (none: an empty artifact).",
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
 PRESIGNED_URL_SECONDS = 300
-
-
-def artifact_store() -> Store:
-    return current_app.extensions["artifact_store"]
-
-
-def request_chunks():
-    """The request body as it arrives, a chunk at a time."""
-    return iter(lambda: request.stream.read(CHUNK_BYTES), b"")
-
-
-def raw_mime_type() -> str | None:
-    mime_type = request.mimetype
-    if mime_type and (len(mime_type) > 255 or "/" not in mime_type):
-        raise logic.InvalidParameterValue("Content-Type: a media type such as text/csv", name="Content-Type",
-                                          value=mime_type[:255])
-    return mime_type or None
 
 
 @blp.route("")
 class Artifacts(MethodView):
-    @blp.doc(parameters=[list_options_parameter(ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE)])
-    @blp.response(200, ArtifactListRTSchema)
-    @blp.documented_errors(400, 401)
+    @blp.list_view(ARTIFACT_LIST, ArtifactListRTSchema, ARTIFACT_LIST_EXAMPLE)
     def get(self):
         """List your artifacts: uploads and the products of your orders"""
-        return fetch_page(ARTIFACT_LIST, db_session(), logic.visible_artifacts(current_account()), "artifacts")
+        return logic.visible_artifacts(current_account())
 
     @accept_raw_body
-    @blp.arguments(UploadQuerySchema, location="query", error_status_code=400)
-    @blp.doc(requestBody=RAW_BODY, parameters=[{"in": "header", "name": "X-Name", "schema": {"type": "string"},
-                                                "description": "The artifact's name."}])
+    @blp.arguments(UploadQuerySchema, location="query")
+    @blp.arguments(UploadHeaderSchema, location="headers")
+    @blp.doc(requestBody=RAW_BODY)
     @blp.response(201, ArtifactRTSchema, headers={"Location": {"description": "URL of the artifact",
                                                                "schema": {"type": "string"}}})
-    @blp.documented_errors(400, 401, 413, 422)
-    def post(self, query):
+    @blp.documented_errors(400, 413, 422)
+    def post(self, query, headers):
         """Upload an artifact: the body is the content, its Content-Type the artifact's mime-type"""
-        name = logic.check_name(request.headers.get("X-Name") or query.get("name"), "name")
+        name = headers.get("x_name") or query.get("name")
         artifact = logic.upload_artifact(db_session(), artifact_store(), current_app.config["MARKETPLACE"].artifacts,
-                                         current_account(), name, raw_mime_type(), request_chunks(),
+                                         current_account(), name, raw_body_mime_type(), raw_body_chunks(),
                                          request.content_length)
         return artifact, 201, {"Location": url_for("artifacts.ArtifactById", artifact_id=artifact.id,
                                                    _external=True)}
@@ -70,13 +48,13 @@ class Artifacts(MethodView):
 @blp.route("/<artifact_id>")
 class ArtifactById(MethodView):
     @blp.response(200, ArtifactRTSchema)
-    @blp.documented_errors(401, 404)
+    @blp.documented_errors(404)
     def get(self, artifact_id):
         """Read an artifact's record"""
         return logic.get_artifact(db_session(), current_account(), artifact_id)
 
     @blp.response(204)
-    @blp.documented_errors(401, 404)
+    @blp.documented_errors(404)
     def delete(self, artifact_id):
         """Delete an artifact and its content"""
         logic.delete_artifact(db_session(), artifact_store(), current_account(), artifact_id)
@@ -89,7 +67,7 @@ class ArtifactBlob(MethodView):
         "302": {"description": "Download it from the object store at Location (a short-lived URL)."},
         "304": {"description": "Not modified (If-None-Match)."},
         "416": {"description": "The range is outside the content."}})
-    @blp.documented_errors(401, 404, 410, 422)
+    @blp.documented_errors(404, 410, 422)
     def get(self, artifact_id):
         """Download an artifact's content (Range and If-None-Match welcome)"""
         order_id = current_workload_order()

@@ -1,9 +1,9 @@
-"""The fields of the order lists, for $filter, $orderby and $select."""
+"""The fields of the order lists, for $filter, $orderby and $select; and an order's logs, a list too."""
 from __future__ import annotations
 
-from app.orders.models import Order, OrderTag
+from app.orders.models import Order, OrderLogLine, OrderTag
 from app.orders.schemas import OrderRTSchema
-from app.query import Field, ListSpec, StringCollection, item_fields
+from app.query import Bound, Field, ListSpec, StringCollection, item_fields
 
 ORDER_LIST = ListSpec(
     fields=[
@@ -20,3 +20,17 @@ ORDER_LIST = ListSpec(
 
 ORDER_LIST_EXAMPLE = {"$filter": "status eq 'succeeded' and tags/any(t: t eq 'field-12')",
                       "$orderby": "ordered-at desc", "$top": 10, "$select": "name,status"}
+
+# An order's log lines in the order they were written, a window of time and a page at a time.
+LOG_LIST = ListSpec(
+    fields=[Field("seq", OrderLogLine.seq), Field("time", OrderLogLine.time)],
+    tie_breaker="seq",
+    default_order=[("seq", "asc")],
+    options=("limit", "offset"),
+    default_limit=1000,
+    max_limit=10000,
+    bounds=(Bound("since", "time", ">=", "Only lines written at or after this time."),
+            Bound("until", "time", "<", "Only lines written before this time.")),
+)
+
+LOG_LIST_EXAMPLE = {"since": "2026-06-01T12:00:00Z", "limit": 100}

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.artifacts.models import Artifact, ArtifactUse
-from app.db import Base, JSONDocument, UTCDateTime, utcnow
-from app.services.models import ID_LENGTH
+from app.db import ID_LENGTH, Base, JSONDocument, TagList, UTCDateTime, utcnow
 from app.status import OrderStatus
 
 
@@ -52,14 +51,7 @@ class Order(Base):
     products: Mapped[list[Artifact]] = relationship(
         primaryjoin=lambda: sa.orm.foreign(Artifact.order_id) == Order.id, order_by=Artifact.name,
         viewonly=True, lazy="selectin")
-
-    @property
-    def tags(self) -> list[str]:
-        return [row.tag for row in self.tag_rows]
-
-    @tags.setter
-    def tags(self, tags: list[str]) -> None:
-        self.tag_rows = [OrderTag(position=i, tag=tag) for i, tag in enumerate(tags)]
+    tags = TagList()
 
 
 class OrderTag(Base):

@@ -7,16 +7,17 @@ from marshmallow import validate
 from app.artifacts.schemas import ArtifactLinksSchema, artifact_links
 from app.auth import current_account
 from app.common_schemas import (
+    SHORT,
     ComputedNested,
     DescribedBySchema,
-    NavLinksSchema,
     ReferenceToSchema,
     ResponseSchema,
+    ScalarValue,
     SelfLinksSchema,
+    StrictSchema,
 )
 from app.links import resource_links, resource_url
 from app.query.schemas import ListPageSchema
-from app.services.schemas import SHORT, ScalarValue, StrictSchema
 from app.status import OrderStatus
 
 
@@ -130,15 +131,7 @@ class OrderRTSchema(ResponseSchema):
 class OrderListRTSchema(ListPageSchema):
     ITEMS = "orders"
 
-    links = ma.fields.Nested(NavLinksSchema, required=True)
-    orders = ma.fields.List(ma.fields.Nested(OrderRTSchema), required=True)
-
-
-class LogsQuerySchema(StrictSchema):
-    since = ma.fields.AwareDateTime(metadata={"description": "Only lines written at or after this time."})
-    until = ma.fields.AwareDateTime(metadata={"description": "Only lines written before this time."})
-    limit = ma.fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10000))
-    offset = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31))
+    orders = ma.fields.List(ma.fields.Nested(OrderRTSchema), required=True, attribute="items")
 
 
 class LogLineSchema(ma.Schema):
@@ -147,14 +140,13 @@ class LogLineSchema(ma.Schema):
     message = ma.fields.String(required=True)
 
 
-class OrderLogsRTSchema(ma.Schema):
-    links = ma.fields.Nested(NavLinksSchema, required=True)
+class OrderLogsRTSchema(ListPageSchema):
     items = ma.fields.List(ma.fields.Nested(LogLineSchema), required=True)
 
 
-class OrderQuerySchema(StrictSchema):
-    dry_run = ma.fields.Boolean(data_key="dry-run", load_default=False, metadata={
-        "description": "Answer 200 with the checked parameters and the compiled manifest; store and run nothing."})
+class NoQuerySchema(StrictSchema):
+    """No query options: a client still sending `dry-run=true` (now POST /1/orders/dry-run) hears a 400
+    instead of placing a real order."""
 
 
 class ProblemSchema(ma.Schema):

@@ -1,60 +1,60 @@
 """HTTP views of the orders resource: parse, call the logic, render."""
 from __future__ import annotations
 
-from flask import current_app, jsonify, url_for
+from flask import current_app, url_for
 from flask.views import MethodView
+from werkzeug.routing import BaseConverter
 
 from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
 from app.artifacts.schemas import ArtifactRTSchema, ProductListRTSchema, ProductUploadQuerySchema
-from app.artifacts.views import RAW_BODY, artifact_store, raw_mime_type, request_chunks
 from app.auth import current_account, current_workload_order
-from app.extensions import Blueprint, db_session
+from app.extensions import Blueprint, artifact_store, db_session
 from app.orders import logic
-from app.orders.listing import ORDER_LIST, ORDER_LIST_EXAMPLE
+from app.orders.listing import LOG_LIST, LOG_LIST_EXAMPLE, ORDER_LIST, ORDER_LIST_EXAMPLE
 from app.orders.schemas import (
     IdempotencyHeaderSchema,
-    LogsQuerySchema,
+    NoQuerySchema,
     OrderDryRunRTSchema,
     OrderListRTSchema,
     OrderLogsRTSchema,
-    OrderQuerySchema,
     OrderRequestSchema,
     OrderRTSchema,
     OrderTasksRTSchema,
 )
-from app.paging import page_result
-from app.query import fetch_page, list_options_parameter
-from app.request_guards import accept_raw_body
+from app.request_guards import RAW_BODY, accept_raw_body, raw_body_chunks, raw_body_mime_type
 
-blp = Blueprint("orders", __name__, url_prefix="/1/orders",
+ORDER_REQUEST_EXAMPLE = {
+    "service-id": "urn:acme:service:ndvi", "name": "field 12, June",
+    "parameters": [{"name": "scene", "value": "S2A_20260601"}, {"name": "threshold", "value": 0.4}],
+    "tags": ["field-12"]}
+
+class OrderIdConverter(BaseConverter):
+    """An order id in a path: any segment but `dry-run`, a route of its own, so that
+    /1/orders/dry-run answers POST alone (and its Allow header says so)."""
+
+    regex = r"(?!dry-run$)[^/]+"
+    SCHEMA = {"type": "string", "minLength": 1, "pattern": "^(?!dry-run$)"}
+
+
+blp = Blueprint("orders", __name__, url_prefix="/1",
                 description="Order a ready service with parameter values, and follow the order to its end.")
 
 
-@blp.route("")
+@blp.route("/orders")
 class Orders(MethodView):
-    @blp.doc(parameters=[list_options_parameter(ORDER_LIST, ORDER_LIST_EXAMPLE)])
-    @blp.response(200, OrderListRTSchema)
-    @blp.documented_errors(400, 401)
+    @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE)
     def get(self):
         """List your orders (newest first unless $orderby says otherwise)"""
-        return fetch_page(ORDER_LIST, db_session(), logic.own_orders(current_account()), "orders")
+        return logic.own_orders(current_account())
 
-    @blp.arguments(OrderQuerySchema, location="query", error_status_code=400)
+    @blp.arguments(NoQuerySchema, location="query", error_status_code=400)
     @blp.arguments(IdempotencyHeaderSchema, location="headers", error_status_code=400)
-    @blp.arguments(OrderRequestSchema, example={
-        "service-id": "urn:acme:service:ndvi", "name": "field 12, June",
-        "parameters": [{"name": "scene", "value": "S2A_20260601"}, {"name": "threshold", "value": 0.4}],
-        "tags": ["field-12"]})
+    @blp.arguments(OrderRequestSchema, example=ORDER_REQUEST_EXAMPLE)
     @blp.response(201, OrderRTSchema, headers={"Location": {"description": "URL of the order",
                                                             "schema": {"type": "string"}}})
-    @blp.alt_response(200, schema=OrderDryRunRTSchema, success=True,
-                      description="dry-run=true: what the order would run; nothing stored or submitted.")
-    @blp.documented_errors(400, 401, 409, 413, 415, 422, 429)
-    def post(self, query, headers, request):
-        """Order a service (or, with dry-run=true, see what it would run)"""
-        if query["dry_run"]:
-            result = logic.dry_run_order(db_session(), request, current_app.config["MARKETPLACE"].compile)
-            return jsonify(OrderDryRunRTSchema().dump(result))
+    @blp.documented_errors(400, 409, 413, 415, 422, 429)
+    def post(self, _query, headers, request):
+        """Order a service"""
         order, created = logic.place_order(db_session(), current_account(), request,
                                            current_app.config["MARKETPLACE"].accounts, headers.get("idempotency_key"))
         response_headers = {"Location": url_for("orders.OrderById", order_id=order.id, _external=True)}
@@ -63,63 +63,74 @@ class Orders(MethodView):
         return order, 201, response_headers
 
 
-@blp.route("/<order_id>")
+@blp.route("/orders/dry-run")
+class OrderDryRun(MethodView):
+    @blp.arguments(OrderRequestSchema, example=ORDER_REQUEST_EXAMPLE)
+    @blp.response(200, OrderDryRunRTSchema)
+    @blp.documented_errors(400, 413, 415, 422)
+    def post(self, request):
+        """See what an order would run, checked and compiled; nothing is stored or submitted"""
+        return logic.dry_run_order(db_session(), request, current_app.config["MARKETPLACE"].compile)
+
+
+@blp.route("/orders/<order:order_id>")
 class OrderById(MethodView):
     @blp.response(200, OrderRTSchema)
-    @blp.documented_errors(401, 404)
+    @blp.documented_errors(404)
     def get(self, order_id):
         """Read an order (yours, or one placed for your service)"""
         return logic.get_order(db_session(), current_account(), order_id)
 
 
-@blp.route("/<order_id>/cancel")
+@blp.route("/orders/<order:order_id>/cancel")
 class OrderCancel(MethodView):
     @blp.response(202, OrderRTSchema)
-    @blp.documented_errors(401, 403, 404, 409)
+    @blp.documented_errors(403, 404, 409)
     def post(self, order_id):
         """Cancel an order: a pending one ends at once, a running one within a worker pass"""
         return logic.cancel_order(db_session(), current_account(), order_id), 202
 
 
-@blp.route("/<order_id>/logs")
+@blp.route("/orders/<order:order_id>/logs")
 class OrderLogs(MethodView):
-    @blp.arguments(LogsQuerySchema, location="query", error_status_code=400)
-    @blp.response(200, OrderLogsRTSchema)
-    @blp.documented_errors(400, 401, 404)
-    def get(self, query, order_id):
+    @blp.list_view(LOG_LIST, OrderLogsRTSchema, LOG_LIST_EXAMPLE, 404)
+    def get(self, order_id):
         """Read an order's log lines, optionally within a time window"""
-        account = current_account()
-        return page_result("items", lambda limit, offset: logic.order_logs(
-            db_session(), account, order_id, query.get("since"), query.get("until"), limit, offset), query)
+        return logic.order_logs(db_session(), current_account(), order_id)
 
 
-@blp.route("/<order_id>/products")
+@blp.route("/orders/<order:order_id>/products")
 class OrderProducts(MethodView):
-    @blp.doc(parameters=[list_options_parameter(ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE)])
-    @blp.response(200, ProductListRTSchema)
-    @blp.documented_errors(400, 401, 404)
+    @blp.list_view(ARTIFACT_LIST, ProductListRTSchema, ARTIFACT_LIST_EXAMPLE, 404)
     def get(self, order_id):
         """List the files an order produced (its consumer's), with the list options of every list"""
-        return fetch_page(ARTIFACT_LIST, db_session(), logic.products_of_order(db_session(), current_account(),
-                                                                             order_id), "products")
+        return logic.products_of_order(db_session(), current_account(), order_id)
 
     @accept_raw_body
-    @blp.arguments(ProductUploadQuerySchema, location="query", error_status_code=400)
+    @blp.arguments(ProductUploadQuerySchema, location="query")
     @blp.doc(requestBody=RAW_BODY)
     @blp.response(201, ArtifactRTSchema)
-    @blp.documented_errors(400, 401, 403, 404, 413, 422)
+    @blp.documented_errors(400, 403, 404, 413, 422)
     def post(self, query, order_id):
         """Upload a product: for the order's own workload, with the order's token"""
         config = current_app.config["MARKETPLACE"]
         return logic.accept_product(db_session(), artifact_store(), config.compile, config.artifacts,
-                                    current_workload_order(), order_id, query["name"], raw_mime_type(),
-                                    request_chunks()), 201
+                                    current_workload_order(), order_id, query["name"], raw_body_mime_type(),
+                                    raw_body_chunks()), 201
 
 
-@blp.route("/<order_id>/tasks")
+@blp.route("/orders/<order:order_id>/tasks")
 class OrderTasks(MethodView):
     @blp.response(200, OrderTasksRTSchema)
-    @blp.documented_errors(401, 404)
+    @blp.documented_errors(404)
     def get(self, order_id):
         """List the steps an order ran, with their phase and times"""
         return {"tasks": logic.order_tasks(db_session(), current_account(), order_id)}
+
+
+@blp.route("/services/<service_id>/orders")
+class ServiceOrders(MethodView):
+    @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE, 404)
+    def get(self, service_id):
+        """List a service's orders: all of them for its provider, your own for anybody else"""
+        return logic.service_orders(db_session(), current_account(), service_id)

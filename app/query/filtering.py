@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from odata_query import ast
 from odata_query.grammar import ODataLexer, ODataParser
 
-from app.errors import BadRequest
+from app.api_errors import BadRequest
 from app.query.fields import BOOL, DATETIME, INT, NUMBER, STRING, Field, PairCollection, StringCollection
 
 OPTION = "$filter"

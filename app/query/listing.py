@@ -1,7 +1,9 @@
-"""A list endpoint declares its fields once; `fetch` applies the options and builds the page."""
+"""A list endpoint declares its fields once; `fetch` applies the options and builds the page.
+Every list pages here, an order's logs included: one parser of options, one builder of links."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -9,18 +11,21 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.errors import BadRequest
-from app.query.fields import Field, PairCollection, StringCollection
+from app.api_errors import BadRequest
+from app.query.fields import DATETIME, Field, PairCollection, StringCollection
 from app.query.filtering import compile_filter
-from app.query.options import read_options
+from app.query.options import DEFAULT_LIMIT, MAX_LIMIT, OPTION_NAMES, Bound, read_options
 from app.query.ordering import parse_orderby, seek_after
 from app.query.tokens import make_token, read_token
 
 _POSITION_OPTIONS = ("$skip", "offset", "pageToken")
+_BOUND_OPERATORS = {">=": operator.ge, "<": operator.lt}
 
 
 @dataclass
 class Page:
+    """One page of a list, as ListPageSchema renders it."""
+
     items: list[Any]
     links: dict[str, str]
     select: list[str] | None
@@ -32,10 +37,20 @@ class ListSpec:
     tie_breaker: str
     default_order: list[tuple[str, str]]
     selectable: tuple[str, ...] = ()
+    # The options this list takes; without pageToken, the next link pages by offset.
+    options: tuple[str, ...] = OPTION_NAMES
+    default_limit: int = DEFAULT_LIMIT
+    max_limit: int = MAX_LIMIT
+    bounds: tuple[Bound, ...] = ()
     declared: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "declared", {f.name: f for f in self.fields})
+        if "pageToken" not in self.options and "offset" not in self.options:
+            raise ValueError("a list pages by pageToken or by offset: it must take one of them")
+        for bound in self.bounds:
+            if self.declared[bound.field].kind != DATETIME or bound.operator not in _BOUND_OPERATORS:
+                raise ValueError(f"{bound.option}: bounds are >= or < on a date-time field")
 
     def _scalar_fields(self) -> dict[str, Field]:
         return {name: f for name, f in self.declared.items() if isinstance(f, Field)}
@@ -50,31 +65,42 @@ class ListSpec:
                              f"select; fields: {', '.join(self.selectable)}", name="$select", value=text)
         return names
 
-    def fetch(self, session: Session, base: sa.Select, args: Mapping[str, Any], secret: str,
+    def fetch(self, session: Session, base: sa.Select, args: Iterable[tuple[str, str]], secret: str,
               base_url: str) -> Page:
-        options = read_options(args)
+        """The page that the query string's pairs `args` ask for, of the rows of `base` (which
+        already limits what the caller may see); `secret` signs page tokens, links start at `base_url`."""
+        args = list(args)
+        options = read_options(args, self)
         fields = self._scalar_fields()
         terms = parse_orderby(options.orderby, fields, self.default_order, fields[self.tie_breaker])
         select = self._select(options.select)
         statement = base
+        for bound in self.bounds:
+            if bound.option in options.bounds:
+                column = self.declared[bound.field].column
+                statement = statement.where(_BOUND_OPERATORS[bound.operator](column, options.bounds[bound.option]))
         if options.filter is not None:
             statement = statement.where(compile_filter(options.filter, self.declared))
         if options.page_token is not None:
             values = read_token(secret, options.page_token, options.filter, terms)
             statement = statement.where(seek_after(terms, values))
         statement = statement.order_by(*(term.clause() for term in terms))
+        # One row more than the page holds tells whether a next page exists.
         rows = list(session.scalars(statement.offset(options.skip).limit(options.limit + 1)))
         items = rows[:options.limit]
-        kept = {key: value for key, value in args.items() if key not in _POSITION_OPTIONS}
+        kept = [(key, value) for key, value in args if key not in _POSITION_OPTIONS]
         links = {"self": _url(base_url, args), "first": _url(base_url, kept)}
         if len(rows) > options.limit:
-            last = items[-1]
-            token = make_token(secret, options.filter, terms,
-                               [getattr(last, term.field.column.key) for term in terms])
-            links["next"] = _url(base_url, {**kept, "pageToken": token})
+            if "pageToken" in self.options:
+                last = items[-1]
+                position = ("pageToken", make_token(secret, options.filter, terms,
+                                                    [getattr(last, term.field.column.key) for term in terms]))
+            else:
+                position = ("offset", str(options.skip + options.limit))
+            links["next"] = _url(base_url, [*kept, position])
         return Page(items, links, select)
 
 
-def _url(base_url: str, args: Mapping[str, Any]) -> str:
-    query = urlencode(list(args.items()))
+def _url(base_url: str, args: list[tuple[str, str]]) -> str:
+    query = urlencode(args)
     return f"{base_url}?{query}" if query else base_url

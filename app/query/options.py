@@ -1,18 +1,32 @@
-"""The list options as given: checked for unknown, repeated and conflicting keys, then parsed."""
+"""The list options as given: checked for unknown, repeated and conflicting keys, then parsed.
+The one parser of every list's options, an order's logs included."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from werkzeug.datastructures import MultiDict
+from app.api_errors import BadRequest
 
-from app.errors import BadRequest
+if TYPE_CHECKING:
+    from app.query.listing import ListSpec
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
 MAX_SKIP = 2**31
 OPTION_NAMES = ("$filter", "$orderby", "$top", "$skip", "$select", "offset", "limit", "pageToken")
 ALIASES = (("$top", "limit"), ("$skip", "offset"))
+
+
+@dataclass(frozen=True)
+class Bound:
+    """An option that bounds a date-time field from one side, such as a log's `since` and `until`."""
+
+    option: str
+    field: str
+    operator: str  # ">=" (from this time on) or "<" (before it)
+    description: str
 
 
 @dataclass(frozen=True)
@@ -23,6 +37,7 @@ class ListOptions:
     limit: int
     skip: int
     page_token: str | None
+    bounds: dict[str, datetime]  # by option name
 
 
 def _whole_number(name: str, raw: str, minimum: int, maximum: int) -> int:
@@ -35,31 +50,47 @@ def _whole_number(name: str, raw: str, minimum: int, maximum: int) -> int:
     return value
 
 
-def read_options(args: MultiDict | Mapping[str, str], extra: tuple[str, ...] = ()) -> ListOptions:
+def _date_time(name: str, raw: str) -> datetime:
+    try:
+        # RFC 3339 allows a lower-case t and z, which fromisoformat does not read.
+        value = datetime.fromisoformat(raw.upper().replace("Z", "+00:00"))
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:  # a time without a zone means a different instant to each reader
+        raise BadRequest(f"{name} must be a date-time with its time zone, e.g. 2026-01-31T12:00:00Z",
+                         name=name, value=raw)
+    return value
+
+
+def read_options(args: Iterable[tuple[str, str]], spec: ListSpec) -> ListOptions:
     """Every bad option is a 400 naming it: a misspelt option must never be silently ignored.
-    An empty option (`$filter=`) counts as absent, as forms and generated clients send them."""
-    given = args.items(multi=True) if isinstance(args, MultiDict) else args.items()
-    multi = MultiDict([(key, value) for key, value in given if str(value).strip()])
-    for key in multi.keys():
-        if key not in OPTION_NAMES and key not in extra:
-            raise BadRequest(f"unknown option {key}; the options are {', '.join(OPTION_NAMES)}",
-                             name=key, value=multi.get(key))
-        if len(multi.getlist(key)) > 1:
-            raise BadRequest(f"{key} is given more than once", name=key, value=multi.getlist(key))
+    An empty option (`$filter=`) counts as absent, as forms and generated clients send them.
+    `args` are the query string's pairs as given, repeated keys included."""
+    given: dict[str, list[str]] = {}
+    for key, value in args:
+        if str(value).strip():
+            given.setdefault(key, []).append(value)
+    accepted = (*spec.options, *(bound.option for bound in spec.bounds))
+    for key, values in given.items():
+        if key not in accepted:
+            raise BadRequest(f"unknown option {key}; the options are {', '.join(accepted)}", name=key, value=values[0])
+        if len(values) > 1:
+            raise BadRequest(f"{key} is given more than once", name=key, value=values)
+    one = {key: values[0] for key, values in given.items()}
     for first, second in ALIASES:
-        if first in multi and second in multi:
-            raise BadRequest(f"{first} and {second} mean the same: give one", name=second, value=multi[second])
-    raw_limit = multi.get("$top", multi.get("limit"))
-    raw_skip = multi.get("$skip", multi.get("offset"))
-    limit_name = "$top" if "$top" in multi else "limit"
-    skip_name = "$skip" if "$skip" in multi else "offset"
+        if first in one and second in one:
+            raise BadRequest(f"{first} and {second} mean the same: give one", name=second, value=one[second])
+    limit_name = "$top" if "$top" in one else "limit"
+    skip_name = "$skip" if "$skip" in one else "offset"
+    raw_limit, raw_skip = one.get(limit_name), one.get(skip_name)
     options = ListOptions(
-        filter=multi.get("$filter"), orderby=multi.get("$orderby"), select=multi.get("$select"),
-        limit=DEFAULT_LIMIT if raw_limit is None else _whole_number(limit_name, raw_limit, 1, MAX_LIMIT),
+        filter=one.get("$filter"), orderby=one.get("$orderby"), select=one.get("$select"),
+        limit=spec.default_limit if raw_limit is None else _whole_number(limit_name, raw_limit, 1, spec.max_limit),
         skip=0 if raw_skip is None else _whole_number(skip_name, raw_skip, 0, MAX_SKIP),
-        page_token=multi.get("pageToken"))
+        page_token=one.get("pageToken"),
+        bounds={bound.option: _date_time(bound.option, one[bound.option]) for bound in spec.bounds
+                if bound.option in one})
     if options.page_token is not None and raw_skip is not None:
         raise BadRequest("pageToken already says where the page starts: drop " + skip_name,
                          name=skip_name, value=raw_skip)
     return options
-

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.errors import BadRequest
+from app.api_errors import BadRequest
 from app.query.fields import Field
 
 OPTION = "$orderby"

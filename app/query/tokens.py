@@ -8,7 +8,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from app.errors import BadRequest
+from app.api_errors import BadRequest
 from app.query.fields import DATETIME
 from app.query.ordering import SortTerm
 

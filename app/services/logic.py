@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.auth import require_owner
+from app.api_errors import Forbidden, InvalidParameterValue, NotFound
 from app.config import AccountLimits
-from app.db import utcnow
-from app.errors import Forbidden, InvalidParameterValue, NotFound
-from app.services.models import ID_LENGTH, Service
+from app.db import ID_LENGTH, utcnow
+from app.ownership import require_owner
+from app.services.models import Service
 from app.status import ServiceStatus, check_service_transition
 from workflows.parameters import canonical_value, check_parameter_definitions
 
@@ -23,6 +23,8 @@ _SLUG = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 SERVICE_ID_PATTERN = re.compile(rf"(?:{_URN}|{_SLUG})")
 SERVICE_ID_RULE = (f"a URN such as urn:acme:service:ndvi or a slug of letters, digits, '.', '_' "
                    f"and '-', at most {ID_LENGTH} characters")
+
+SERVICE_OF_ANOTHER = "this service belongs to another account"
 
 
 def new_service_id() -> str:
@@ -109,7 +111,7 @@ def replace_service(session: Session, account: str, service_id: str, description
             service = session.get(Service, service_id, with_for_update=True)
             if service is None:
                 raise
-    require_owner(service.owner, account, service.id)
+    require_owner(service.owner, account, service.id, SERVICE_OF_ANOTHER)
     check_description(description)
     _apply_description(service, description)
     service.status = check_service_transition(service.status, ServiceStatus.PENDING)
@@ -122,7 +124,7 @@ def replace_service(session: Session, account: str, service_id: str, description
 
 def delete_service(session: Session, account: str, service_id: str) -> None:
     service = get_service(session, service_id)
-    require_owner(service.owner, account, service.id)
+    require_owner(service.owner, account, service.id, SERVICE_OF_ANOTHER)
     session.delete(service)
     session.commit()
 

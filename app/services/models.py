@@ -9,10 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, JSONDocument, UTCDateTime, utcnow
+from app.db import ID_LENGTH, Base, JSONDocument, TagList, UTCDateTime, utcnow
 from app.status import ServiceStatus
-
-ID_LENGTH = 255
 
 
 class Service(Base):
@@ -48,14 +46,7 @@ class Service(Base):
         order_by="ServiceTag.position", cascade="all, delete-orphan", lazy="selectin")
     metadata_rows: Mapped[list[ServiceMetadata]] = relationship(
         order_by="ServiceMetadata.position", cascade="all, delete-orphan", lazy="selectin")
-
-    @property
-    def tags(self) -> list[str]:
-        return [row.tag for row in self.tag_rows]
-
-    @tags.setter
-    def tags(self, tags: list[str]) -> None:
-        self.tag_rows = [ServiceTag(position=i, tag=tag) for i, tag in enumerate(tags)]
+    tags = TagList()
 
     @property
     def metadata_entries(self) -> list[dict[str, str]]:

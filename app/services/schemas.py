@@ -6,37 +6,27 @@ import json
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common_schemas import ComputedNested, NavLinksSchema, ReferenceToSchema, ResponseSchema, SelfLinksSchema
+from app.common_schemas import (
+    SHORT,
+    ComputedNested,
+    ReferenceToSchema,
+    ResponseSchema,
+    ScalarValue,
+    SelfLinksSchema,
+    StrictSchema,
+)
 from app.links import resource_links
 from app.query.schemas import ListPageSchema
 from app.status import ServiceStatus
 from workflows.parameters import NAME_PATTERN, PARAMETER_TYPE_DOCS, PARAMETER_TYPES
 
-SHORT = validate.Length(max=255)
 MEDIUM = validate.Length(max=4096)
-LONG = validate.Length(max=20000)
 WORKFLOW_TYPES = ("basic", "argo")
 MAX_ARGO_DOCUMENT = 256 * 1024  # characters of an argo definition given as text
 
 
 def _list(item, max_items: int, **kwargs):
     return ma.fields.List(item, validate=validate.Length(max=max_items), **kwargs)
-
-
-class ScalarValue(ma.fields.Field):
-    """A JSON string, number or boolean (a parameter default may be written as 5 or true)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, (str, int, float)):
-            if isinstance(value, str) and len(value) > 65536:
-                raise ma.ValidationError("Longer than maximum length 65536.")
-            return value
-        raise ma.ValidationError("Must be a string, a number or a boolean.")
-
-
-class StrictSchema(ma.Schema):
-    class Meta:
-        unknown = ma.RAISE
 
 
 class MetadataEntrySchema(StrictSchema):
@@ -217,6 +207,5 @@ class ServiceListItemSchema(ResponseSchema):
 class ServiceListRTSchema(ListPageSchema):
     ITEMS = "services"
 
-    links = ma.fields.Nested(NavLinksSchema, required=True)
-    services = ma.fields.List(ma.fields.Nested(ServiceListItemSchema), required=True)
+    services = ma.fields.List(ma.fields.Nested(ServiceListItemSchema), required=True, attribute="items")
 

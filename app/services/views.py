@@ -7,14 +7,11 @@ from flask.views import MethodView
 from sqlalchemy.orm import lazyload, load_only
 
 from app.auth import current_account
+from app.db import ID_LENGTH
 from app.extensions import Blueprint, db_session
-from app.orders.listing import ORDER_LIST, ORDER_LIST_EXAMPLE
-from app.orders.logic import service_orders
-from app.orders.schemas import OrderListRTSchema
-from app.query import fetch_page, list_options_parameter
 from app.services import logic
 from app.services.listing import SERVICE_LIST
-from app.services.models import ID_LENGTH, Service
+from app.services.models import Service
 from app.services.schemas import (
     ServiceDescriptionSchema,
     ServiceListRTSchema,
@@ -36,14 +33,12 @@ blp = Blueprint("services", __name__, url_prefix="/1/services",
 
 @blp.route("")
 class Services(MethodView):
-    @blp.doc(parameters=[list_options_parameter(SERVICE_LIST, {
+    @blp.list_view(SERVICE_LIST, ServiceListRTSchema, {
         "$filter": "provider-id eq 'urn:acme:provider:geo' and contains(name,'NDVI')", "$orderby": "name desc",
-        "$top": 10, "$select": "name,description"})])
-    @blp.response(200, ServiceListRTSchema)
-    @blp.documented_errors(400, 401)
+        "$top": 10, "$select": "name,description"})
     def get(self):
         """List services, with OData-style $filter, $orderby, $select and paging"""
-        return fetch_page(SERVICE_LIST, db_session(), LIST_ITEM_COLUMNS, "services")
+        return LIST_ITEM_COLUMNS
 
     @blp.arguments(ServiceDescriptionSchema, example={
         "name": "NDVI", "description": "Vegetation index from Sentinel-2 scenes",
@@ -52,7 +47,7 @@ class Services(MethodView):
         "workflow": {"type": "basic", "basic": {"image": "ghcr.io/acme/ndvi:1.2",
                                                 "command": ["python", "-m", "ndvi"]}}})
     @blp.response(201, ServiceStatusRTSchema)
-    @blp.documented_errors(400, 401, 403, 409, 413, 415, 422)
+    @blp.documented_errors(400, 403, 409, 413, 415, 422)
     def post(self, description):
         """Publish a service"""
         service = logic.publish_service(db_session(), current_account(), description, _account_limits())
@@ -62,7 +57,7 @@ class Services(MethodView):
 @blp.route("/<service_id>")
 class ServiceById(MethodView):
     @blp.response(200, ServiceStatusRTSchema)
-    @blp.documented_errors(401, 404)
+    @blp.documented_errors(404)
     def get(self, service_id):
         """Read a service"""
         return logic.get_service(db_session(), service_id)
@@ -72,7 +67,7 @@ class ServiceById(MethodView):
     @blp.response(200, ServiceStatusRTSchema)
     @blp.alt_response(201, schema=ServiceStatusRTSchema, success=True,
                       description="Created under this id (force-create=true).")
-    @blp.documented_errors(400, 401, 403, 404, 409, 413, 415, 422)
+    @blp.documented_errors(400, 403, 404, 409, 413, 415, 422)
     @blp.doc(parameters=[{"in": "path", "name": "service_id", "required": True, "description": logic.SERVICE_ID_RULE,
                           "schema": {"type": "string", "maxLength": ID_LENGTH,
                                      "pattern": f"^{logic.SERVICE_ID_PATTERN.pattern}$"}}])
@@ -86,18 +81,7 @@ class ServiceById(MethodView):
         return service
 
     @blp.response(204)
-    @blp.documented_errors(401, 403, 404)
+    @blp.documented_errors(403, 404)
     def delete(self, service_id):
         """Delete a service"""
         logic.delete_service(db_session(), current_account(), service_id)
-
-
-@blp.route("/<service_id>/orders")
-class ServiceOrders(MethodView):
-    @blp.doc(parameters=[list_options_parameter(ORDER_LIST, ORDER_LIST_EXAMPLE)])
-    @blp.response(200, OrderListRTSchema)
-    @blp.documented_errors(400, 401, 404)
-    def get(self, service_id):
-        """List a service's orders: all of them for its provider, your own for anybody else"""
-        base = service_orders(db_session(), current_account(), service_id)
-        return fetch_page(ORDER_LIST, db_session(), base, "orders")

@@ -1,6 +1,7 @@
 """Token verification (embedded HS256 and an OIDC issuer's JWKS), configuration and the CLI."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -11,49 +12,126 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app.auth import InvalidToken, OidcVerifier, SharedSecretVerifier
+from app import create_app
+from app.auth import (
+    ISSUER_RETRY_AFTER_SECONDS,
+    InvalidToken,
+    IssuerUnavailable,
+    OidcVerifier,
+    SharedSecretVerifier,
+    make_verifier,
+)
 from app.cli import main
-from app.config import Config, ConfigError
+from app.config import DEFAULT_OIDC_AUDIENCE, Config, ConfigError, OidcSettings
+
+
+class LocalIssuer:
+    """An OIDC issuer on 127.0.0.1: a discovery document and the public half of an RSA key as a
+    JWKS, each path it is asked for recorded. `discovery` and `discovery_status` may be changed."""
+
+    def __init__(self):
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        jwks = json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
+        self.requests: list[str] = []
+        issuer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                issuer.requests.append(self.path)
+                if self.path == "/realms/test/.well-known/openid-configuration":
+                    status, body = issuer.discovery_status, json.dumps(issuer.discovery).encode()
+                elif self.path == "/realms/test/keys":
+                    status, body = 200, jwks
+                else:
+                    status, body = 404, b"{}"
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)  # listening from here on: no wait needed
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        self.url = f"{self.base}/realms/test"
+        self.jwks_url = f"{self.url}/keys"
+        self.discovery = {"issuer": self.url, "jwks_uri": self.jwks_url, "response_types_supported": ["code"]}
+        self.discovery_status = 200
+
+    def sign(self, **claims) -> str:
+        claims = {"iss": self.url, "aud": DEFAULT_OIDC_AUDIENCE, "exp": int(time.time()) + 60, **claims}
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": "k1"})
 
 
 @pytest.fixture
 def oidc_issuer():
-    """A local OIDC issuer: an RSA key whose public half is served as a JWKS on 127.0.0.1."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    body = json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
-
-    class Jwks(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Jwks)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    def sign(**claims):
-        claims = {"iss": "https://issuer.test", "aud": "marketplace", "exp": int(time.time()) + 60, **claims}
-        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
-
-    yield f"http://127.0.0.1:{server.server_port}/jwks", sign
-    server.shutdown()
+    issuer = LocalIssuer()
+    thread = threading.Thread(target=issuer.server.serve_forever, daemon=True)
+    thread.start()
+    yield issuer
+    issuer.server.shutdown()
+    thread.join(timeout=10)
 
 
-def test_oidc_tokens_are_verified_against_the_issuers_keys(oidc_issuer):
-    jwks_url, sign = oidc_issuer
-    verifier = OidcVerifier("https://issuer.test", "marketplace", jwks_url)
-    assert verifier.verify(sign(sub="carol")) == "carol"
+def test_the_issuer_url_alone_is_enough_and_its_discovery_is_fetched_once_at_the_first_token(oidc_issuer):
+    config = Config.from_env({"MARKETPLACE_SECRET_KEY": "k", "MARKETPLACE_OIDC_ISSUER": oidc_issuer.url})
+    assert config.oidc == OidcSettings(oidc_issuer.url, DEFAULT_OIDC_AUDIENCE, None)
+    verifier = make_verifier(config)
+    assert oidc_issuer.requests == []  # lazily: the issuer may be down while the API starts
+    assert [verifier.verify(oidc_issuer.sign(sub=name)) for name in ("carol", "dave", "carol")] == [
+        "carol", "dave", "carol"]
+    assert oidc_issuer.requests == ["/realms/test/.well-known/openid-configuration", "/realms/test/keys"]
+
+
+def test_oidc_tokens_must_be_the_issuers_for_this_audience(oidc_issuer):
+    verifier = OidcVerifier(oidc_issuer.url, DEFAULT_OIDC_AUDIENCE)
+    assert verifier.verify(oidc_issuer.sign(sub="carol")) == "carol"
+    for token in (oidc_issuer.sign(sub="carol", aud="someone-else"), oidc_issuer.sign(sub="carol", iss="https://evil.test"),
+                  oidc_issuer.sign(aud=DEFAULT_OIDC_AUDIENCE), SharedSecretVerifier("x" * 40).issue("carol", 60)):
+        with pytest.raises(InvalidToken):
+            verifier.verify(token)
+
+
+def test_the_audience_and_the_keys_url_are_optional_overrides(oidc_issuer):
+    config = Config.from_env({"MARKETPLACE_SECRET_KEY": "k", "MARKETPLACE_OIDC_ISSUER": oidc_issuer.url,
+                              "MARKETPLACE_OIDC_AUDIENCE": "marketplace",
+                              "MARKETPLACE_OIDC_JWKS_URL": oidc_issuer.jwks_url})
+    verifier = make_verifier(config)
+    assert verifier.verify(oidc_issuer.sign(sub="carol", aud="marketplace")) == "carol"
     with pytest.raises(InvalidToken):
-        verifier.verify(sign(sub="carol", aud="someone-else"))
-    with pytest.raises(InvalidToken):
-        verifier.verify(sign(sub="carol", iss="https://evil.test"))
-    with pytest.raises(InvalidToken):
-        verifier.verify(SharedSecretVerifier("x" * 40).issue("carol", 60))
+        verifier.verify(oidc_issuer.sign(sub="carol"))
+    assert oidc_issuer.requests == ["/realms/test/keys"]  # no discovery: the keys' URL was given
+
+
+@pytest.mark.parametrize("discovery, status", [
+    ({"issuer": "https://evil.test", "jwks_uri": "https://evil.test/keys"}, 200),  # speaks for another issuer
+    ({"issuer": "same"}, 200),                                                        # no jwks_uri
+    ([], 200),
+    ({}, 500),
+])
+def test_a_discovery_document_that_does_not_serve_is_issuer_unavailable(oidc_issuer, discovery, status):
+    oidc_issuer.discovery = {"issuer": oidc_issuer.url} if discovery == {"issuer": "same"} else discovery
+    oidc_issuer.discovery_status = status
+    with pytest.raises(IssuerUnavailable):
+        OidcVerifier(oidc_issuer.url, DEFAULT_OIDC_AUDIENCE).verify(oidc_issuer.sign(sub="carol"))
+
+
+def test_an_unavailable_issuer_is_a_503_to_retry_and_is_asked_again_next_time(oidc_issuer, config):
+    app = create_app(dataclasses.replace(config, oidc=OidcSettings(oidc_issuer.url)))
+    client = app.test_client()
+    token = {"Authorization": f"Bearer {oidc_issuer.sign(sub='carol')}"}
+    oidc_issuer.discovery_status = 503
+    response = client.get("/1/orders/urn:x", headers=token)
+    assert (response.status_code, response.headers["Retry-After"]) == (503, str(ISSUER_RETRY_AFTER_SECONDS))
+    assert response.get_json() == {"message": "the token issuer cannot be asked for its keys now; retry later"}
+    oidc_issuer.discovery_status = 200  # back: a failed discovery is not kept
+    response = client.get("/1/orders/urn:x", headers=token)
+    assert (response.status_code, response.get_json()["message"]) == (404, "no order has this id")
+    bad = client.get("/1/orders/urn:x", headers={"Authorization": "Bearer not-a-jwt"})
+    assert bad.status_code == 401 and bad.get_json()["message"].startswith("the bearer token is not valid")
+    app.extensions["database"].dispose()
 
 
 def test_a_token_without_subject_is_refused():
@@ -75,8 +153,8 @@ def test_embedded_defaults_keep_a_generated_secret_and_sqlite_in_the_data_folder
 def test_configuration_errors_name_the_variable(tmp_path):
     with pytest.raises(ConfigError, match="MARKETPLACE_BACKEND"):
         Config.from_env({"MARKETPLACE_DATA_DIR": str(tmp_path), "MARKETPLACE_BACKEND": "docker"})
-    with pytest.raises(ConfigError, match="MARKETPLACE_OIDC_AUDIENCE"):
-        Config.from_env({"MARKETPLACE_SECRET_KEY": "k", "MARKETPLACE_OIDC_ISSUER": "https://i"})
+    with pytest.raises(ConfigError, match="need MARKETPLACE_OIDC_ISSUER"):
+        Config.from_env({"MARKETPLACE_SECRET_KEY": "k", "MARKETPLACE_OIDC_AUDIENCE": "marketplace"})
     assert Config.from_env({"MARKETPLACE_SECRET_KEY": "k", "DATABASE_URL": "postgresql://u@h/db"}
                            ).database_url == "postgresql+psycopg://u@h/db"
 

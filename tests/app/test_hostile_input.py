@@ -28,7 +28,7 @@ def endpoints(ready_service, alice):
             ("PUT", f"/1/services/{SERVICE_ID}?force-create=true", service_description()),
             ("PUT", f"/1/services/{service['id']}", service_description()),
             ("POST", "/1/orders", order_request(service["id"])),
-            ("POST", "/1/orders?dry-run=true", order_request(service["id"])),
+            ("POST", "/1/orders/dry-run", order_request(service["id"])),
             ("POST", f"/1/orders/{placed['id']}/cancel", {})]
 
 

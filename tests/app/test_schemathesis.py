@@ -30,12 +30,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import stateful as hypothesis_stateful
 
+from app.api_errors import ApiError
 from app.artifacts.listing import ARTIFACT_LIST
-from app.artifacts.logic import check_name
-from app.artifacts.uploads import CreationHeadersSchema, check_mime_type
+from app.artifacts.uploads import CreationHeadersSchema, checked_metadata
 from app.auth import SharedSecretVerifier
 from app.config import ArtifactSettings
-from app.errors import ApiError
 from app.orders.listing import ORDER_LIST
 from app.orders.schemas import OrderRequestSchema
 from app.query.filtering import compile_filter
@@ -52,7 +51,8 @@ EXAMPLE_PARAMETERS = [{"name": "scene", "type": "string", "optional": True},
                       {"name": "threshold", "type": "float", "optional": True}]
 
 LISTS = {"/1/services": SERVICE_LIST, "/1/orders": ORDER_LIST, "/1/services/{service_id}/orders": ORDER_LIST,
-         "/1/artifacts": ARTIFACT_LIST}
+         "/1/artifacts": ARTIFACT_LIST, "/1/orders/{order_id}/products": ARTIFACT_LIST}
+ORDER_REQUEST_PATHS = ("/1/orders", "/1/orders/dry-run")  # both read an order request
 IDEMPOTENCY_KEYS: dict[str, str] = {}  # key -> the order request first sent with it
 
 
@@ -103,7 +103,7 @@ def follows_rules_stated_in_prose(case) -> bool:
         return _list_options_are_real(case.query or {}, LISTS[case.operation.path])
     if case.operation.path == "/1/artifacts/uploads" and case.operation.method.upper() == "POST":
         return _upload_creation_makes_sense(case.headers or {})
-    if case.operation.path == "/1/orders" and case.operation.method.upper() == "POST":
+    if case.operation.path in ORDER_REQUEST_PATHS and case.operation.method.upper() == "POST":
         return (not isinstance(case.body, dict) or case.body.get("service-id") == EXAMPLE_SERVICE) \
             and _values_fit(case.body) and _key_names_one_request(case)
     return True
@@ -113,9 +113,7 @@ def _upload_creation_makes_sense(headers: dict) -> bool:
     try:
         announced = CreationHeadersSchema().load({name: str(value) for name, value in headers.items()},
                                                  unknown=ma.EXCLUDE)
-        metadata = announced.get("upload_metadata", {})
-        check_name(metadata.get("filename"), "filename")
-        check_mime_type(metadata.get("filetype"))
+        checked_metadata(announced.get("upload_metadata", {}))
     except (ma.ValidationError, ApiError):
         return False
     return announced["upload_length"] <= ArtifactSettings().max_bytes
@@ -134,7 +132,7 @@ def _list_options_are_real(query: dict, spec) -> bool:
 
 def _key_names_one_request(case) -> bool:
     key = (case.headers or {}).get("Idempotency-Key")
-    if not key or (case.query or {}).get("dry-run") in (True, "true"):
+    if not key:
         return True
     body = json.dumps(case.body, sort_keys=True, default=str)
     return IDEMPOTENCY_KEYS.setdefault(key, body) == body
@@ -171,7 +169,7 @@ def api_schema(app):
     # Steer generation towards requests that keep the rules stated in prose.
     @schema.hook
     def map_body(ctx, body):
-        if ctx.operation.path == "/1/orders" and _loaded(OrderRequestSchema(), body) is not None:
+        if ctx.operation.path in ORDER_REQUEST_PATHS and _loaded(OrderRequestSchema(), body) is not None:
             return {**body, "service-id": EXAMPLE_SERVICE}
         return body
 
@@ -181,7 +179,7 @@ def api_schema(app):
             return False
         if ctx.operation.path.startswith("/1/services") and ctx.operation.method.upper() in ("POST", "PUT"):
             return _definitions_make_sense(body)
-        if ctx.operation.path == "/1/orders":
+        if ctx.operation.path in ORDER_REQUEST_PATHS:
             return _values_fit(body)
         return True
 

@@ -137,7 +137,7 @@ def test_another_account_sees_nothing_of_an_artifact(alice, bob):
     assert alice.get(artifact["links"]["data"]).data == CSV
 
 
-@pytest.mark.parametrize("headers, name", [({"X-Name": "a\x01b"}, "name"),
+@pytest.mark.parametrize("headers, name", [({"X-Name": "a\x01b"}, "X-Name"),
                                            ({"Content-Type": "nonsense"}, "Content-Type")])
 def test_bad_names_and_types_are_422s_naming_them(alice, headers, name):
     response = alice.post("/1/artifacts", data=b"1", headers=headers)

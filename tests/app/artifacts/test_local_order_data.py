@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from tests.app.test_order_execution import place, publish, run_until_finished
+from tests.app.worker.test_order_execution import place, publish, run_until_finished
 
 TABLE = ({"name": "table", "type": "artifact"},)
 SUMMARISE = """

@@ -176,8 +176,8 @@ def test_an_order_keeps_the_workflow_it_was_placed_with(app, ready_service, alic
 
 def test_a_dry_run_shows_the_compiled_job_and_stores_nothing(alice, bob):
     service = alice.post("/1/services", json=service_description()).get_json()  # pending is fine
-    response = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"],
-                                                        "parameters": [{"name": "scene", "value": "; rm -rf /"}]})
+    response = bob.post("/1/orders/dry-run", json={"service-id": service["id"],
+                                                "parameters": [{"name": "scene", "value": "; rm -rf /"}]})
     assert response.status_code == 200
     body = response.get_json()
     assert body["valid"] is True and body["problems"] == []
@@ -190,13 +190,31 @@ def test_a_dry_run_shows_the_compiled_job_and_stores_nothing(alice, bob):
     assert bob.get("/1/orders").get_json()["orders"] == []
 
 
+def test_the_old_dry_run_query_is_refused_rather_than_placing_an_order(ready_service, bob, stored):
+    service = ready_service()
+    before = stored()
+    response = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"],
+                                                        "parameters": [{"name": "scene", "value": "S2A"}]})
+    assert response.status_code == 400
+    assert response.get_json() == {"message": "dry-run: Unknown field.", "name": "dry-run", "value": "true",
+                                   "errors": [{"name": "dry-run", "message": "Unknown field.", "value": "true"}]}
+    assert stored() == before
+
+
+def test_dry_run_is_a_route_of_its_own_not_an_order_id(bob):
+    response = bob.get("/1/orders/dry-run")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}  # in no fixed order
+    assert response.get_json()["message"]
+
+
 def test_a_dry_run_of_the_readme_example_runs_as_a_non_root_user_and_is_valid(alice, bob):
     service = alice.post("/1/services", json=service_description(
         parameters=[{"name": "text", "type": "string", "label": "Text to count"}],
         workflow={"type": "basic", "basic": {
             "image": "python:3.11-slim",
             "command": ["python3", "-c", "import sys; print(len(sys.argv[2].split()))"]}})).get_json()
-    body = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"], "parameters": [
+    body = bob.post("/1/orders/dry-run", json={"service-id": service["id"], "parameters": [
         {"name": "text", "value": "to be or not"}]}).get_json()
     assert body["valid"] is True and body["problems"] == []
     pod = body["manifest"]["spec"]["template"]["spec"]
@@ -207,7 +225,7 @@ def test_a_dry_run_of_the_readme_example_runs_as_a_non_root_user_and_is_valid(al
 
 def test_a_dry_run_checks_values_like_an_order(alice, bob):
     service = alice.post("/1/services", json=service_description()).get_json()
-    response = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"], "parameters": []})
+    response = bob.post("/1/orders/dry-run", json={"service-id": service["id"], "parameters": []})
     assert response.status_code == 422 and response.get_json()["name"] == "scene"
 
 
@@ -220,7 +238,7 @@ ARGO_PARAMETERS = [{"name": "scene", "type": "string"}]
 def test_a_dry_run_of_an_argo_service_shows_the_workflow_with_the_values_as_arguments(alice, bob):
     service = alice.post("/1/services", json=service_description(
         workflow={"type": "argo", "argo": {"spec": ARGO_SPEC}}, parameters=ARGO_PARAMETERS)).get_json()
-    body = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"], "parameters": [
+    body = bob.post("/1/orders/dry-run", json={"service-id": service["id"], "parameters": [
         {"name": "scene", "value": "; rm -rf /"}]}).get_json()
     assert body["valid"] is True and body["problems"] == []
     workflow = body["manifest"]
@@ -233,7 +251,7 @@ def test_a_dry_run_of_a_broken_argo_definition_names_the_problem(alice, bob):
     service = alice.post("/1/services", json=service_description(
         workflow={"type": "argo", "argo": {"spec": {**ARGO_SPEC, "argumnts": {}}}},
         parameters=ARGO_PARAMETERS)).get_json()
-    body = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"], "parameters": [
+    body = bob.post("/1/orders/dry-run", json={"service-id": service["id"], "parameters": [
         {"name": "scene", "value": "x"}]}).get_json()
     assert body["valid"] is False and body["manifest"]["kind"] == "Workflow"
     assert [(p["name"], p["message"]) for p in body["problems"]] == [("spec.argumnts", "unknown field")]
@@ -242,7 +260,7 @@ def test_a_dry_run_of_a_broken_argo_definition_names_the_problem(alice, bob):
 def test_an_argo_order_value_that_argo_would_expand_is_refused(alice, bob):
     service = alice.post("/1/services", json=service_description(
         workflow={"type": "argo", "argo": {"spec": ARGO_SPEC}}, parameters=ARGO_PARAMETERS)).get_json()
-    response = bob.post("/1/orders?dry-run=true", json={"service-id": service["id"], "parameters": [
+    response = bob.post("/1/orders/dry-run", json={"service-id": service["id"], "parameters": [
         {"name": "scene", "value": "{{workflow.serviceAccountName}}"}]})
     assert response.status_code == 422
     assert response.get_json()["name"] == "scene"

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from app.worker import Worker, make_backend
-from tests.app.test_orders_api import ARGO_PARAMETERS, ARGO_SPEC
+from tests.app.orders.test_orders_api import ARGO_PARAMETERS, ARGO_SPEC
 from tests.factories import service_description
 from tests.workflows.test_untrusted import ALIAS_BOMB
 
@@ -48,7 +48,7 @@ def test_an_alias_bomb_ends_error_in_one_pass_and_the_service_after_it_is_ready(
 def test_a_dry_run_of_an_alias_bomb_answers_the_problem_in_a_small_body(alice, bob):
     bomb = publish(alice, ALIAS_BOMB)
     started = time.monotonic()
-    response = bob.post("/1/orders?dry-run=true", json={"service-id": bomb, "parameters": []})
+    response = bob.post("/1/orders/dry-run", json={"service-id": bomb, "parameters": []})
     assert time.monotonic() - started < 5
     assert response.status_code == 200 and len(response.data) < 4096
     body = response.get_json()
@@ -92,7 +92,7 @@ def test_an_order_value_outside_the_arguments_enum_is_a_422_naming_parameter_and
 def test_a_dry_run_shows_what_a_marketplace_must_not_run_with_the_definitions_paths(alice, bob):
     service = publish(alice, {"spec": {**ARGO_SPEC, "templates": [{"name": "main", "container": {
         "image": "alpine", "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}}]}}, ARGO_PARAMETERS)
-    body = bob.post("/1/orders?dry-run=true", json={"service-id": service, "parameters": [
+    body = bob.post("/1/orders/dry-run", json={"service-id": service, "parameters": [
         {"name": "scene", "value": "S1"}]}).get_json()
     assert body["valid"] is False and body["manifest"]["kind"] == "Workflow"
     assert [(p["name"], p["value"]) for p in body["problems"]] == [
