@@ -102,6 +102,21 @@ class ApiClient:
 
 
 @pytest.fixture
+def api_url(app):
+    """The app served over HTTP in a thread, for clients of their own (tus, the Job helpers)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+
+
+@pytest.fixture
 def as_account(app):
     from app.auth import SharedSecretVerifier
 

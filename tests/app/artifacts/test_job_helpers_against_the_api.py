@@ -3,24 +3,11 @@ over HTTP: with the token the worker signs for one order they fetch that order's
 its products, which its consumer then sees; they get nothing of another order."""
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from app.workload_tokens import issue_workload_token
 from tests.conftest import TEST_SECRET
 from workflows import pod_io
-
-
-@pytest.fixture
-def api_url(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
 
 
 def test_the_job_helpers_fetch_the_input_and_upload_products_with_the_orders_token(

@@ -8,13 +8,11 @@ import dataclasses
 import hashlib
 import io
 import socket
-import threading
 import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
 from tusclient.client import TusClient
-from werkzeug.serving import make_server
 
 from app.auth import SharedSecretVerifier
 from app.config import ArtifactSettings, Config
@@ -39,20 +37,9 @@ def store(app):
     return app.extensions["artifact_store"]
 
 
-@pytest.fixture
-def live_api(app):
-    """The app served over HTTP in a thread, for tus clients: its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
-
-
-def tus_client(live_api: str, account: str = "alice") -> TusClient:
+def tus_client(api_url: str, account: str = "alice") -> TusClient:
     token = SharedSecretVerifier(TEST_SECRET).issue(account, 3600)
-    return TusClient(f"{live_api}/1/artifacts/uploads", headers={"Authorization": f"Bearer {token}"})
+    return TusClient(f"{api_url}/1/artifacts/uploads", headers={"Authorization": f"Bearer {token}"})
 
 
 def metadata(**values: str) -> str:
@@ -88,10 +75,10 @@ def offset_of(client, path: str) -> int:
     return int(response.headers["Upload-Offset"])
 
 
-def send_and_drop(live_api: str, path: str, offset: int, piece: bytes, sent: int, account: str = "alice") -> None:
+def send_and_drop(api_url: str, path: str, offset: int, piece: bytes, sent: int, account: str = "alice") -> None:
     """A PATCH announcing the whole piece that sends `sent` bytes of it and drops the connection."""
     token = SharedSecretVerifier(TEST_SECRET).issue(account, 3600)
-    address = urlsplit(live_api)
+    address = urlsplit(api_url)
     head = (f"PATCH {path} HTTP/1.1\r\nHost: {address.netloc}\r\nAuthorization: Bearer {token}\r\n"
             f"Tus-Resumable: 1.0.0\r\nUpload-Offset: {offset}\r\nContent-Type: application/offset+octet-stream\r\n"
             f"Content-Length: {len(piece)}\r\n\r\n")
@@ -101,9 +88,9 @@ def send_and_drop(live_api: str, path: str, offset: int, piece: bytes, sent: int
 
 # --- whole uploads with a tus client --------------------------------------------------------------
 
-def test_tuspy_uploads_in_pieces_and_the_artifact_is_ready_with_its_size_and_hash(live_api, alice, store):
+def test_tuspy_uploads_in_pieces_and_the_artifact_is_ready_with_its_size_and_hash(api_url, alice, store):
     data = content(11 * MIB + 5)
-    uploader = tus_client(live_api).uploader(file_stream=io.BytesIO(data), chunk_size=3 * MIB,
+    uploader = tus_client(api_url).uploader(file_stream=io.BytesIO(data), chunk_size=3 * MIB,
                                              metadata={"filename": "field survey.csv", "filetype": "text/csv"})
     uploader.upload()
 
@@ -115,20 +102,20 @@ def test_tuspy_uploads_in_pieces_and_the_artifact_is_ready_with_its_size_and_has
     assert len(leftovers(store)) == 1  # the content, and nothing of the upload
 
 
-def test_an_upload_broken_off_midway_is_resumed_by_tuspy_from_what_the_server_kept(live_api, alice, store):
+def test_an_upload_broken_off_midway_is_resumed_by_tuspy_from_what_the_server_kept(api_url, alice, store):
     data = content(13 * MIB + 7)
-    uploader = tus_client(live_api).uploader(file_stream=io.BytesIO(data), chunk_size=3 * MIB,
+    uploader = tus_client(api_url).uploader(file_stream=io.BytesIO(data), chunk_size=3 * MIB,
                                              metadata={"filename": "scan.tif"})
     uploader.upload(stop_at=3 * MIB)  # tuspy begins the upload and sends a first piece
     path = urlsplit(uploader.url).path
     assert offset_of(alice, path) == 3 * MIB
 
     # A piece of the rest, cut after 6 MiB more (past the S3 store's 8 MiB parts).
-    send_and_drop(live_api, path, 3 * MIB, data[3 * MIB:], 6 * MIB + 11)
+    send_and_drop(api_url, path, 3 * MIB, data[3 * MIB:], 6 * MIB + 11)
     wait_until(lambda: offset_of(alice, path) == 9 * MIB + 11, 30, "the server keeping what arrived")
     assert artifact_of(alice, path)["status"] == "uploading"
 
-    resumed = tus_client(live_api).uploader(file_stream=io.BytesIO(data), url=uploader.url, chunk_size=4 * MIB)
+    resumed = tus_client(api_url).uploader(file_stream=io.BytesIO(data), url=uploader.url, chunk_size=4 * MIB)
     assert resumed.offset == 9 * MIB + 11  # tuspy asked the server (HEAD) where to go on from
     resumed.upload()
 
