@@ -12,7 +12,7 @@ from http import HTTPStatus
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.api_errors import ApiError, InvalidParameterValue, NotFound
+from app.api_errors import ApiError, Conflict, InvalidParameterValue, NotFound
 from app.artifacts.models import ARTIFACT_ID_LENGTH, Artifact, ArtifactUse
 from app.artifacts.storage import ContentTooLarge, Store, Stored
 from app.config import ArtifactSettings
@@ -120,8 +120,8 @@ def readable_content(artifact: Artifact) -> Artifact:
     if artifact.status == ArtifactStatus.EXPIRED:
         raise ContentGone("the artifact's retention period is over: its content was removed", id=artifact.id)
     if artifact.status != ArtifactStatus.READY:
-        raise InvalidParameterValue("the artifact's upload is not complete", id=artifact.id,
-                                    name="status", value=artifact.status)
+        raise Conflict("the artifact's upload is not complete: its content cannot be read yet", id=artifact.id,
+                       name="status", value=artifact.status)
     return artifact
 
 

@@ -2,15 +2,13 @@
 ways: an upload goes from the request body to the store, a download from the store to the client."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 
 from app.artifacts import logic
 from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
 from app.artifacts.schemas import ArtifactListRTSchema, ArtifactRTSchema, UploadHeaderSchema, UploadQuerySchema
-from app.artifacts.storage import ContentMissing, Store
+from app.artifacts.storage import ContentMissing, Store, content_disposition
 from app.auth import current_account, current_workload_order
 from app.extensions import Blueprint, artifact_store, db_session
 from app.request_guards import RAW_BODY, accept_raw_body, raw_body_chunks, raw_body_mime_type
@@ -67,7 +65,7 @@ class ArtifactBlob(MethodView):
         "302": {"description": "Download it from the object store at Location (a short-lived URL)."},
         "304": {"description": "Not modified (If-None-Match)."},
         "416": {"description": "The range is outside the content."}})
-    @blp.documented_errors(404, 410, 422)
+    @blp.documented_errors(404, 409, 410)
     def get(self, artifact_id):
         """Download an artifact's content (Range and If-None-Match welcome)"""
         order_id = current_workload_order()
@@ -79,12 +77,6 @@ class ArtifactBlob(MethodView):
         return download(artifact_store(), artifact, redirect=order_id is None)
 
 
-def _disposition(name: str | None) -> str:
-    name = (name or "artifact").rsplit("/", 1)[-1]
-    fallback = name.encode("ascii", "replace").decode().replace('"', "").replace("\\", "") or "artifact"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
 def download(store: Store, artifact, redirect: bool) -> Response:
     """The content, whole or one byte range of it, with its hash as the ETag."""
     etag, size = artifact.sha256, artifact.size
@@ -93,7 +85,7 @@ def download(store: Store, artifact, redirect: bool) -> Response:
     if redirect and (url := store.download_url(artifact.storage_key, file_name=artifact.name or "artifact",
                                                mime_type=artifact.mime_type, seconds=PRESIGNED_URL_SECONDS)):
         return Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})
-    headers = {"ETag": f'"{etag}"', "Accept-Ranges": "bytes", "Content-Disposition": _disposition(artifact.name)}
+    headers = {"ETag": f'"{etag}"', "Accept-Ranges": "bytes", "Content-Disposition": content_disposition(artifact.name)}
     start, stop, status = 0, size, 200
     if_range = request.if_range  # a range is honoured only for the content it was asked of
     wanted = request.range if if_range.date is None and if_range.etag in (None, etag) else None

@@ -6,6 +6,7 @@ import threading
 import time
 
 from app.artifacts.logic import expire_products
+from app.artifacts.resumable import remove_stale_uploads
 from app.artifacts.stores import make_store
 from app.config import Config
 from app.db import Database
@@ -52,6 +53,7 @@ class Worker:
             if time.monotonic() >= self._next_expiry:
                 self._next_expiry = time.monotonic() + EXPIRY_CHECK_SECONDS
                 steps += expire_products(session, self._data.store)
+                steps += remove_stale_uploads(session, self._data.store, self._config.artifacts)
             return steps
         finally:
             session.close()

@@ -166,7 +166,7 @@ def test_an_upload_in_progress_is_listed_not_downloadable_and_counted_at_its_len
     listed = alice.get("/1/artifacts").get_json()["artifacts"]
     assert [(a["id"], a["status"]) for a in listed] == [(artifact["id"], "uploading")]
     blob = alice.get(artifact["links"]["data"])
-    assert blob.status_code == 422 and blob.get_json()["value"] == "uploading"
+    assert blob.status_code == 409 and blob.get_json()["value"] == "uploading"
     quota = begin(alice, 60)
     assert quota.status_code == 422 and "50 bytes are left" in quota.get_json()["message"]
 
