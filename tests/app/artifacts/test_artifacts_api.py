@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import urllib.request
 
 import pytest
+
+from tests.storage_server import leftovers
 
 CSV = b"field,ndvi\n12,0.41\n13,0.38\n"
 
@@ -83,11 +86,11 @@ def test_list_with_filter_order_and_select(alice):
 
 def test_delete_removes_record_and_content(alice, app):
     artifact = upload(alice).get_json()
-    files = lambda: list((app.config["MARKETPLACE"].artifacts_dir / "artifacts").glob("*"))  # noqa: E731
-    assert len(files()) == 1
+    store = app.extensions["artifact_store"]
+    assert len(leftovers(store)) == 1
     assert alice.delete(artifact["links"]["self"]).status_code == 204
     assert alice.get(artifact["links"]["self"]).status_code == 404
-    assert files() == []
+    assert leftovers(store) == []
     assert alice.delete(artifact["links"]["self"]).status_code == 404
 
 
@@ -101,29 +104,24 @@ def small_limits(app):
     return limited
 
 
-def _stored_files(config):
-    root = config.artifacts_dir
-    return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
-
-def test_too_large_an_upload_is_a_413_and_leaves_nothing(alice, small_limits, stored):
+def test_too_large_an_upload_is_a_413_and_leaves_nothing(alice, app, small_limits, stored):
     before = stored()
     for chunked in (False, True):
         response = upload(alice, b"x" * 101, chunked=chunked)
         assert response.status_code == 413, response.get_json()
         assert "at most 100 bytes" in response.get_json()["message"]
     assert stored() == before
-    assert _stored_files(small_limits) == []
+    assert leftovers(app.extensions["artifact_store"]) == []
 
 
-def test_a_full_quota_is_a_422_that_says_so_and_leaves_nothing(alice, bob, small_limits, stored):
+def test_a_full_quota_is_a_422_that_says_so_and_leaves_nothing(alice, bob, app, small_limits, stored):
     assert upload(alice, b"x" * 100).status_code == 201
     assert upload(alice, b"x" * 100).status_code == 201
-    before, files = stored(), _stored_files(small_limits)
+    before, files = stored(), leftovers(app.extensions["artifact_store"])
     response = upload(alice, b"x" * 60)
     assert response.status_code == 422
     assert "quota" in response.get_json()["message"] and "50 bytes are left" in response.get_json()["message"]
-    assert (stored(), _stored_files(small_limits)) == (before, files)
+    assert (stored(), leftovers(app.extensions["artifact_store"])) == (before, files)
     assert upload(bob, b"x" * 60).status_code == 201  # a quota is per account
 
 
@@ -142,3 +140,17 @@ def test_another_account_sees_nothing_of_an_artifact(alice, bob):
 def test_bad_names_and_types_are_422s_naming_them(alice, headers, name):
     response = alice.post("/1/artifacts", data=b"1", headers=headers)
     assert response.status_code == 422 and response.get_json()["name"] == name
+
+
+def test_on_s3_a_download_redirects_to_a_short_lived_presigned_url(as_account, app, s3_settings):
+    from app.artifacts.s3 import S3Store
+
+    app.extensions["artifact_store"] = S3Store(s3_settings)  # presigned downloads: the default
+    alice = as_account("alice")
+    artifact = upload(alice).get_json()
+    response = alice.get(artifact["links"]["data"])
+    assert response.status_code == 302 and response.headers["Cache-Control"] == "no-store"
+    assert "X-Amz-Expires=300" in response.headers["Location"]
+    with urllib.request.urlopen(response.headers["Location"], timeout=30) as remote:
+        assert remote.read() == CSV
+        assert "fields.csv" in remote.headers["Content-Disposition"]

@@ -15,21 +15,12 @@ import pytest
 from tusclient.client import TusClient
 
 from app.auth import SharedSecretVerifier
-from app.config import ArtifactSettings, Config
-from tests.conftest import STORE_KINDS, TEST_SECRET
+from tests.conftest import TEST_SECRET
 from tests.serving import wait_until
 from tests.storage_server import MIB, content, leftovers
 
 TUS = {"Tus-Resumable": "1.0.0"}
 PIECE = {**TUS, "Content-Type": "application/offset+octet-stream"}
-
-
-@pytest.fixture(params=STORE_KINDS)
-def config(request, database_url, tmp_path):
-    """The API on each artifact store (S3: a bucket of its own on the test server)."""
-    s3 = request.getfixturevalue("s3_settings") if request.param == "s3" else None
-    return Config(database_url=database_url, secret_key=TEST_SECRET, data_dir=tmp_path,
-                  artifacts=ArtifactSettings(s3=s3))
 
 
 @pytest.fixture
