@@ -9,7 +9,9 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ from typing import Protocol
 from urllib.parse import quote
 
 CHUNK_BYTES = 1024 * 1024
+SYNC_BYTES = 64 * CHUNK_BYTES  # how much of a write may wait in memory before its writeback is asked for
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,46 @@ def measured(chunks: Iterable[bytes], max_bytes: int, digest=None) -> Iterator[b
         yield chunk
 
 
+class BackgroundSha256:
+    """SHA-256 computed in a thread of its own while the caller writes the same chunks (hashlib
+    lets go of the GIL on large buffers): a transfer then costs the slower of the two, not both.
+    The same thread can flush a file being written, so the final fsync finds little left to do.
+    At most QUEUED chunks wait, so memory stays bounded; use it as a context manager."""
+
+    QUEUED = 8
+
+    def __init__(self):
+        self._digest = hashlib.sha256()
+        self._chunks: queue.Queue[bytes | int | None] = queue.Queue(self.QUEUED)
+        self._thread = threading.Thread(target=self._run, name="sha256", daemon=True)
+
+    def _run(self) -> None:
+        while (chunk := self._chunks.get()) is not None:
+            if isinstance(chunk, int):
+                os.fdatasync(chunk)
+            else:
+                self._digest.update(chunk)
+
+    def __enter__(self) -> BackgroundSha256:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_) -> None:
+        self._chunks.put(None)
+        self._thread.join()
+
+    def update(self, chunk: bytes) -> None:
+        self._chunks.put(chunk)
+
+    def sync_in_background(self, fd: int) -> None:
+        """Flush what was written to `fd` so far, from this thread, between two chunks."""
+        self._chunks.put(fd)
+
+    def hexdigest(self) -> str:
+        """The hash of every chunk given (after the block has ended)."""
+        return self._digest.hexdigest()
+
+
 def sha256_of(chunks: Iterable[bytes]) -> str:
     digest = hashlib.sha256()
     for chunk in chunks:
@@ -138,13 +181,18 @@ class FolderStore:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._partial.mkdir(parents=True, exist_ok=True)
-        digest, size = hashlib.sha256(), 0
+        size = 0
         fd, temporary = tempfile.mkstemp(dir=self._partial)
         try:
-            with os.fdopen(fd, "wb") as handle:
+            with BackgroundSha256() as digest, os.fdopen(fd, "wb", buffering=0) as handle:
+                synced = 0
                 for chunk in measured(chunks, max_bytes, digest):
                     handle.write(chunk)
                     size += len(chunk)
+                    if size - synced >= SYNC_BYTES:  # the disk writes while the rest arrives
+                        digest.sync_in_background(handle.fileno())
+                        synced = size
+                os.fsync(handle.fileno())  # the record that says "ready" is written only after this
             os.replace(temporary, path)
         except BaseException:
             os.unlink(temporary)

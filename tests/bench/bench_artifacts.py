@@ -1,14 +1,16 @@
 """What the artifacts API costs a large transfer on the embedded default.
 
 A 1 GiB file is uploaded to a real `marketplace serve` process (artifacts in a folder of its data
-folder) and downloaded again, beside plain copies of the same file on the same disk, alternating
-them all: `cp`'s way (shutil.copyfile: the kernel copies, the bytes never reach the process) and
-a program's way (read and write 1 MiB at a time, as the API's process must). One round warms
-up uncounted; dirty pages are written out before each transfer, so none pays for the one before. Printed: the median
-throughput of each, the API's as a ratio of each copy's (goal: at least 0.5), and the API
-process's resident memory above its idle size during the transfers (goal: under 100 MB; sampled
-from /proc/<pid>/status VmRSS, with VmHWM for the whole life of the process beside it). No
-assertion: figures to read.
+folder) and downloaded again with Python's http.client (BENCH_CLIENT=curl: with curl), beside
+plain copies of the same file on the same disk, alternating them all: `cp`'s way (shutil.copyfile:
+the kernel copies, the bytes never reach the process), a program's way (read and write 1 MiB at
+a time, as the API's process must), and a durable copy (`cp`, then fsync: the API syncs an upload
+before it records it, so that a power cut never leaves a "ready" artifact without its content).
+One round warms up uncounted; dirty pages are written out before each transfer, so none pays for
+the one before. Printed: the median throughput of each, the API's as a ratio of each copy's
+(goal: at least 0.5), and the API process's resident memory above its idle size during the
+transfers (goal: under 100 MB; sampled from /proc/<pid>/status VmRSS, with VmHWM for the whole
+life of the process beside it). No assertion: figures to read.
 
     BENCH_SIZE_MIB=1024 BENCH_RUNS=3 python -m tests.bench.bench_artifacts
 """
@@ -33,7 +35,8 @@ MIB = 1024 * 1024
 SIZE = int(os.environ.get("BENCH_SIZE_MIB", 1024)) * MIB
 RUNS = int(os.environ.get("BENCH_RUNS", 3))
 BLOCK = MIB
-COPIES = ("cp", "read-write")
+COPIES = ("cp", "read-write", "cp+fsync")
+CURL = shutil.which("curl") if os.environ.get("BENCH_CLIENT", "python") == "curl" else None
 # gunicorn instead of the embedded server: one worker process (whose memory is measured).
 PRODUCTION = ["--production"] if os.environ.get("BENCH_PRODUCTION") else []
 
@@ -92,6 +95,16 @@ def kernel_copy(source: Path, target: Path) -> float:
     return elapsed
 
 
+def durable_copy(source: Path, target: Path) -> float:
+    began = time.perf_counter()
+    shutil.copyfile(source, target)
+    with open(target, "rb") as copied:
+        os.fsync(copied.fileno())
+    elapsed = time.perf_counter() - began
+    target.unlink()
+    return elapsed
+
+
 def read_write_copy(source: Path, target: Path) -> float:
     began = time.perf_counter()
     with open(source, "rb") as reading, open(target, "wb") as writing:
@@ -107,7 +120,18 @@ def connection(base: str) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(address.hostname, address.port, timeout=600, blocksize=BLOCK)
 
 
+def curl(arguments: list[str]) -> tuple[float, bytes]:
+    began = time.perf_counter()
+    run = subprocess.run([CURL, "-s", "-S", "--fail-with-body", *arguments], capture_output=True, check=True)
+    return time.perf_counter() - began, run.stdout
+
+
 def upload(base: str, token: str, source: Path) -> tuple[float, dict]:
+    if CURL:
+        elapsed, answer = curl(["-X", "POST", "-T", str(source), "-H", "Expect:",
+                                "-H", f"Authorization: Bearer {token}", "-H", "Content-Type: application/octet-stream",
+                                "-H", f"X-Name: {source.name}", f"{base}/1/artifacts"])
+        return elapsed, json.loads(answer)
     http_connection = connection(base)
     began = time.perf_counter()
     with open(source, "rb") as body:
@@ -123,6 +147,11 @@ def upload(base: str, token: str, source: Path) -> tuple[float, dict]:
 
 
 def download(base: str, token: str, artifact: dict, target: Path) -> float:
+    if CURL:
+        elapsed, _ = curl(["-o", str(target), "-H", f"Authorization: Bearer {token}", artifact["links"]["data"]])
+        assert target.stat().st_size == artifact["size"]
+        target.unlink()
+        return elapsed
     http_connection = connection(base)
     began = time.perf_counter()
     http_connection.request("GET", urlsplit(artifact["links"]["data"]).path,
@@ -168,6 +197,8 @@ def main() -> int:
                 os.sync()
                 times["read-write"].append(read_write_copy(source, folder / "copy.bin"))
                 os.sync()
+                times["cp+fsync"].append(durable_copy(source, folder / "copy.bin"))
+                os.sync()
                 with PeakMemory(pid) as memory:
                     elapsed, artifact = upload(base, token, source)
                 times["upload"].append(elapsed)
@@ -182,7 +213,8 @@ def main() -> int:
         finally:
             server.stop()
     print(f"{SIZE // MIB} MiB, {RUNS} runs of each after a warm-up, alternating; "
-          f"`{' '.join(['marketplace', 'serve', *PRODUCTION])}` with the folder store")
+          f"`{' '.join(['marketplace', 'serve', *PRODUCTION])}` with the folder store, "
+          f"client {'curl' if CURL else 'http.client'}")
     copies = {name: statistics.median(times[name]) for name in COPIES}
     for name, samples in times.items():
         median = statistics.median(samples)
