@@ -2,9 +2,15 @@
 a file and every file it leaves in its outputs folder becomes a product, also when it failed."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
+import sqlalchemy as sa
+
+from app.artifacts.models import Artifact
+from app.worker import Worker
 from tests.app.worker.test_order_execution import place, publish, run_until_finished
+from tests.storage_server import leftovers
 
 TABLE = ({"name": "table", "type": "artifact"},)
 SUMMARISE = """
@@ -61,3 +67,27 @@ def test_an_input_deleted_before_the_order_starts_ends_it_in_error(alice, bob, w
     assert bob.delete(artifact["links"]["self"]).status_code == 204
     done = run_until_finished(worker, bob, order["id"])
     assert done["status"] == "error" and "table" in done["status-message"], done
+
+
+def test_products_past_their_retention_period_lose_their_content_and_say_so(alice, bob, app, config):
+    retaining = dataclasses.replace(config, artifacts=dataclasses.replace(config.artifacts,
+                                                                          product_retention_seconds=3600))
+    worker = Worker(app.extensions["database"], retaining)
+    service_id = publish(alice, worker, SUMMARISE, TABLE)
+    upload(bob, b"h\n1\n")
+    order = place(bob, service_id, table=bob.get("/1/artifacts").get_json()["artifacts"][0]["id"])
+    done = run_until_finished(worker, bob, order["id"])
+    product = bob.get(done["products"][0]["links"]["self"]).get_json()
+    assert product["status"] == "ready" and "expires-at" in product
+    kept = len(leftovers(app.extensions["artifact_store"]))
+
+    with app.extensions["database"].engine.begin() as connection:  # the hour has passed
+        connection.execute(sa.update(Artifact).where(Artifact.order_id == order["id"])
+                           .values(expires_at=Artifact.created_at))
+    Worker(app.extensions["database"], retaining).run_once()  # its first pass sweeps
+    expired = bob.get(product["links"]["self"]).get_json()
+    assert expired["status"] == "expired"
+    gone = bob.get(product["links"]["data"])
+    assert gone.status_code == 410 and "retention" in gone.get_json()["message"]
+    assert len(leftovers(app.extensions["artifact_store"])) == kept - 2  # both products' content
+    assert bob.get(f"/1/artifacts/{order['inputs'][0]['id']}").get_json()["status"] == "ready"  # uploads stay
