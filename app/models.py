@@ -6,5 +6,5 @@ from app.services.models import Service, ServiceMetadata, ServiceTag
 
 metadata = Base.metadata
 
-__all__ = ["metadata", "Artifact", "ArtifactUse", "Order", "OrderEvent", "OrderLogLine", "OrderTag", "Service", "ServiceMetadata",
-           "ServiceTag"]
+__all__ = ["metadata", "Artifact", "ArtifactUse", "Order", "OrderEvent", "OrderLogLine", "OrderTag", "Service",
+           "ServiceMetadata", "ServiceTag"]
