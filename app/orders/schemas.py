@@ -17,6 +17,7 @@ from app.common_schemas import (
     StrictSchema,
 )
 from app.links import resource_links, resource_url
+from app.query.filtering import MAX_LENGTH as FILTER_MAX_LENGTH
 from app.query.schemas import ListPageSchema
 from app.status import OrderStatus
 
@@ -199,7 +200,7 @@ class OrderEventsQuerySchema(StrictSchema):
 
 
 class OrdersEventsQuerySchema(OrderEventsQuerySchema):
-    filter = ma.fields.String(data_key="$filter", validate=validate.Length(max=4096), metadata={
+    filter = ma.fields.String(data_key="$filter", validate=validate.Length(max=FILTER_MAX_LENGTH), metadata={
         "description": "An OData filter over the fields of GET /1/orders (status, service-id, name, tags, times, "
                        "...), applied to each order as it is when its events are read."})
 
