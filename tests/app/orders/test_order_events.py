@@ -27,11 +27,12 @@ class Follower:
     """Reads an event stream in a thread, keeping (id, kind, data) of each event; stops by itself
     after `stop_after` events, or when the server ends the stream."""
 
-    def __init__(self, base: str, path: str, account: str = "bob", headers=None, stop_after: int | None = None):
+    def __init__(self, base: str, path: str, account: str = "bob", headers=None, stop_after: int | None = None,
+                 bearer: str | None = None):
         self.events: list[tuple[int, str, dict]] = []
         self.ended = threading.Event()
         self.status = None
-        self._request = (base + path, {"Authorization": f"Bearer {token(account)}", **(headers or {})})
+        self._request = (base + path, {"Authorization": f"Bearer {bearer or token(account)}", **(headers or {})})
         self._stop_after = stop_after
         threading.Thread(target=self._run, daemon=True).start()
 
@@ -198,3 +199,18 @@ def test_a_process_at_its_bound_of_streams_answers_503(app, config, ordered, bob
     response = bob.get(f"/1/orders/{order_id}/events")
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert "event streams" in response.get_json()["message"]
+
+
+def test_on_postgresql_a_commit_wakes_the_streams_through_notify(app, config, api_url, ordered, bob):
+    if not config.database_url.startswith("postgresql"):
+        pytest.skip("SQLite streams poll; NOTIFY is PostgreSQL's")
+    order_id = ordered()
+    follower = Follower(api_url, f"/1/orders/{order_id}/events")
+    until(lambda: follower.events, what="the first event")
+    streams = app.extensions["event_streams"]
+    until(streams._listener.listening.is_set, what="the listener's LISTEN")
+    seen = streams.wakeup.generation()
+    assert bob.post(f"/1/orders/{order_id}/cancel").status_code == 202
+    until(lambda: streams.wakeup.generation() > seen, seconds=10, what="a NOTIFY fanned out to the streams")
+    until(follower.ended.is_set, what="the stream's end")
+    assert follower.statuses() == ["pending", "cancelled"]
