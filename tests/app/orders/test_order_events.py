@@ -214,3 +214,31 @@ def test_on_postgresql_a_commit_wakes_the_streams_through_notify(app, config, ap
     until(lambda: streams.wakeup.generation() > seen, seconds=10, what="a NOTIFY fanned out to the streams")
     until(follower.ended.is_set, what="the stream's end")
     assert follower.statuses() == ["pending", "cancelled"]
+
+
+def test_event_ids_commit_in_increasing_order(app, config, ordered):
+    """A writer in the middle of committing events holds the events lock: another writer's events
+    wait for it, and take larger ids, so a reader never skips an id that commits later."""
+    if not config.database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time")
+    import sqlalchemy as sa
+
+    from app.orders import events
+    from app.orders.models import OrderEvent
+
+    order_id = ordered()
+    sessions = app.extensions["database"].sessions
+    first, second = sessions(), sessions()
+    first.execute(sa.select(sa.func.pg_advisory_xact_lock(events.EVENTS_LOCK)))  # as while committing
+    events.record(second, order_id, events.EventKind.LOGS, {"count": 1, "first-seq": 1, "last-seq": 1})
+    committed = threading.Event()
+    threading.Thread(target=lambda: (second.commit(), committed.set()), daemon=True).start()
+    assert not committed.wait(1.0)  # the second writer waits for the first
+    events.record(first, order_id, events.EventKind.LOGS, {"count": 1, "first-seq": 2, "last-seq": 2})
+    first.commit()
+    until(committed.is_set, what="the second writer's commit")
+    first.close()
+    second.close()
+    with sessions() as session:
+        logs = session.scalars(sa.select(OrderEvent).where(OrderEvent.kind == "logs").order_by(OrderEvent.id)).all()
+    assert [event.data["first-seq"] for event in logs] == [2, 1]
