@@ -15,7 +15,8 @@ from tests.serving import ROOT, Api, Process, clean_environment, free_port, toke
 PRINT_ARGS = "import sys, time; print(' '.join(sys.argv[1:]), flush=True); time.sleep(0.5); print('done')"
 SERVICE = {"name": "Echo", "description": "Prints its text", "provider-id": "urn:acme:provider:p",
            "account-id": "urn:acme:account:p", "parameters": [{"name": "text", "type": "string"}],
-           "workflow": {"type": "basic", "basic": {"image": "python:3.11-slim", "command": ["python3", "-c", PRINT_ARGS]}}}
+           "workflow": {"type": "basic", "basic": {"image": "python:3.11-slim",
+                                                   "command": ["python3", "-c", PRINT_ARGS]}}}
 
 
 @pytest.fixture
