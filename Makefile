@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test openapi lock bench bench-execution bench-local-start bench-artifacts
+.PHONY: serve test openapi lock bench bench-execution bench-local-start bench-artifacts bench-events
 serve: $(VENV)/.installed
 	$(BIN)/marketplace serve
 
@@ -47,3 +47,6 @@ bench-local-start: $(VENV)/.installed-test
 
 bench-artifacts: $(VENV)/.installed-test
 	$(BIN)/python -m tests.bench.bench_artifacts
+
+bench-events: $(VENV)/.installed-test
+	$(BIN)/python -m tests.bench.bench_events

@@ -12,6 +12,7 @@ from app.db import Database
 from app.docs import OPENAPI_SETTINGS, docs_assets
 from app.extensions import BEARER_SCHEME, Api
 from app.health import health
+from app.orders.streams import EventStreams
 from app.request_guards import API_PREFIX
 
 
@@ -31,6 +32,7 @@ def create_app(config: Config | None = None) -> Flask:
     database.init_app(app)
     app.extensions["token_verifier"] = make_verifier(config)
     app.extensions["artifact_store"] = make_store(config)
+    app.extensions["event_streams"] = EventStreams(database.sessions, config.database_url, config.events)
 
     api = Api(app)
     app.extensions["api"] = api

@@ -232,6 +232,28 @@ class WebServerSettings:
 
 
 @dataclass(frozen=True)
+class EventStreamSettings:
+    """The live event streams (GET /1/orders/{id}/events, /1/orders/events). Under gunicorn's
+    gthread workers a stream holds a thread: each process gets `per_process` threads of its own for
+    streams (beyond MARKETPLACE_WEB_THREADS, which stay free for ordinary requests), and a stream
+    past that bound is refused with 503 and Retry-After."""
+
+    per_process: int = 64
+    heartbeat_seconds: float = 15.0   # a comment line, so proxies keep an idle stream open
+    poll_seconds: float = 0.5         # SQLite; on PostgreSQL NOTIFY wakes streams, this is a fallback x10
+    max_seconds: int = 3600           # a stream then ends; the client reconnects with Last-Event-ID
+
+
+def _event_streams(env: Mapping[str, str]) -> EventStreamSettings:
+    defaults = EventStreamSettings()
+    return EventStreamSettings(
+        per_process=_int(env, "MARKETPLACE_EVENT_STREAMS_PER_PROCESS", defaults.per_process),
+        heartbeat_seconds=_int(env, "MARKETPLACE_EVENT_HEARTBEAT_SECONDS", int(defaults.heartbeat_seconds),
+                               minimum=1),
+        max_seconds=_int(env, "MARKETPLACE_EVENT_STREAM_MAX_SECONDS", defaults.max_seconds))
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the application reads from its environment, resolved once."""
 
@@ -251,6 +273,7 @@ class Config:
     requests: RequestLimits = field(default_factory=RequestLimits)
     accounts: AccountLimits = field(default_factory=AccountLimits)
     artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
+    events: EventStreamSettings = field(default_factory=EventStreamSettings)
 
     @property
     def runs_dir(self) -> Path:
@@ -311,6 +334,7 @@ class Config:
             requests=_request_limits(env),
             accounts=_account_limits(env),
             artifacts=_artifacts(env),
+            events=_event_streams(env),
             sandbox=_sandbox(env),
             log_format=log_format,
             log_level=env.get("MARKETPLACE_LOG_LEVEL") or "INFO",

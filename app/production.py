@@ -35,7 +35,12 @@ class ProductionServer(BaseApplication):
         self._options = {
             "bind": bind,
             "workers": config.web.workers,
-            "threads": config.web.threads,
+            # gthread: a thread per request. An event stream holds its thread for as long as it is
+            # followed, so each process has threads for its bounded number of streams beyond those
+            # of ordinary requests, which streams therefore never starve (a stream past the bound is
+            # a 503). Idle streams cost a sleeping thread each; gevent would hold more per process
+            # but needs psycopg and every blocking library patched, which is a larger change.
+            "threads": config.web.threads + config.events.per_process,
             "worker_class": "gthread",
             "timeout": config.web.timeout,
             "graceful_timeout": config.web.graceful_timeout,

@@ -69,6 +69,7 @@ def app(config):
 
     app = create_app(config)
     yield app
+    app.extensions["event_streams"].close()  # streams still followed by a test's client end
     database = app.extensions["database"]
     database.session.remove()
     with database.engine.begin() as connection:

@@ -18,6 +18,7 @@ from app.artifacts.models import Artifact
 from app.artifacts.storage import ContentTooLarge, Store
 from app.config import AccountLimits, ArtifactSettings
 from app.db import ID_LENGTH, utcnow
+from app.orders import events
 from app.orders.models import Order, OrderLogLine
 from app.ownership import require_owner
 from app.services.logic import get_service
@@ -118,6 +119,7 @@ def place_order(session: Session, account: str, request: dict[str, Any], limits:
     order.tags = request["tags"]
     order.inputs = inputs
     session.add(order)
+    events.status_changed(session, order)
     try:
         session.commit()
     except IntegrityError:
@@ -177,6 +179,7 @@ def finish_order(order: Order, status: OrderStatus, message: str | None) -> None
     order.status = check_order_transition(order.status, status)
     order.status_message = message
     order.finished_at = utcnow()
+    events.status_changed(sa.orm.object_session(order), order)
 
 
 def order_logs(session: Session, account: str, order_id: str) -> sa.Select:
@@ -216,9 +219,12 @@ def accept_product(session: Session, store: Store, settings: CompileSettings, ar
         raise InvalidParameterValue(f"an order may leave at most {settings.max_products} products",
                                     name="name", value=name)
     allowance = min(artifact_settings.max_bytes, settings.max_product_bytes - used)
+    known = session.scalars(artifacts.order_products(order.id).where(Artifact.name == name)).first()
     try:
         product = artifacts.add_product(session, store, artifact_settings, order.id, order.account, name,
                                         mime_type, chunks, max(allowance, 0))
+        if known is None:
+            events.products_added(session, [product])
         session.commit()
     except ContentTooLarge:
         raise ApiError(f"the order's products may be at most {settings.max_product_bytes} bytes in all, "

@@ -72,3 +72,21 @@ class OrderLogLine(Base):
     time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     task: Mapped[str] = mapped_column(sa.String(255))
     message: Mapped[str] = mapped_column(sa.Text)
+
+
+class OrderEvent(Base):
+    """What happened to an order, appended in the transaction that made it happen; read by the
+    event streams. `id` orders all events: ids are given at commit (app.orders.events), so a
+    reader that has seen an id has seen every smaller one."""
+
+    __tablename__ = "order_events"
+    # SQLite: AUTOINCREMENT, so an id is never given twice even after the newest row is deleted.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    # No foreign key: inserting an event then takes no lock on the order's row (app.orders.events).
+    order_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDocument)

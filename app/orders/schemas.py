@@ -17,6 +17,7 @@ from app.common_schemas import (
     StrictSchema,
 )
 from app.links import resource_links, resource_url
+from app.query.filtering import MAX_LENGTH as FILTER_MAX_LENGTH
 from app.query.schemas import ListPageSchema
 from app.status import OrderStatus
 
@@ -177,3 +178,46 @@ class TaskSchema(ResponseSchema):
 
 class OrderTasksRTSchema(ma.Schema):
     tasks = ma.fields.List(ma.fields.Nested(TaskSchema), required=True)
+
+
+EVENT_ID = ma.fields.Integer(strict=False, validate=validate.Range(min=0, max=2**63 - 1))
+EVENT_ID_DESCRIPTION = ("Replay the events after this one (the `id:` of the last event received); 0 or none: "
+                        "from the first.")
+
+
+class LastEventIdHeaderSchema(ma.Schema):
+    last_event_id = ma.fields.Integer(data_key="Last-Event-ID", validate=validate.Range(min=0, max=2**63 - 1),
+                                      metadata={"description": EVENT_ID_DESCRIPTION + " Wins over the query's "
+                                                "last-event-id: an EventSource sends it when it reconnects."})
+
+
+class OrderEventsQuerySchema(StrictSchema):
+    last_event_id = ma.fields.Integer(data_key="last-event-id", validate=validate.Range(min=0, max=2**63 - 1),
+                                      metadata={"description": EVENT_ID_DESCRIPTION + " For clients that cannot "
+                                                "set the Last-Event-ID header."})
+    follow = ma.fields.Boolean(load_default=True, metadata={
+        "description": "false: replay the events there are and end, instead of following new ones."})
+
+
+class OrdersEventsQuerySchema(OrderEventsQuerySchema):
+    filter = ma.fields.String(data_key="$filter", validate=validate.Length(max=FILTER_MAX_LENGTH), metadata={
+        "description": "An OData filter over the fields of GET /1/orders (status, service-id, name, tags, times, "
+                       "...), applied to each order as it is when its events are read."})
+
+
+class OrderEventSchema(ResponseSchema):
+    """The `data:` of an event: these keys, and those of its kind (status: status, status-message;
+    logs: count, first-seq, last-seq, logs; task: the task's keys; product: artifact-id, name, size,
+    mime-type)."""
+
+    id = ma.fields.Integer(required=True)
+    order_id = ma.fields.String(data_key="order-id", required=True)
+    time = ma.fields.AwareDateTime(required=True)
+    data = ma.fields.Dict()
+
+    @ma.post_dump(pass_original=True)
+    def _flatten(self, dumped, event, **_kwargs):
+        details = dumped.pop("data", {}) or {}
+        if event.kind == "logs":
+            details = {**details, "logs": resource_url("orders.OrderLogs", "order_id", event.order_id)}
+        return {**dumped, **details}

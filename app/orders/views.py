@@ -1,7 +1,9 @@
 """HTTP views of the orders resource: parse, call the logic, render."""
 from __future__ import annotations
 
-from flask import current_app, url_for
+import json
+
+from flask import Response, current_app, stream_with_context, url_for
 from flask.views import MethodView
 from werkzeug.routing import BaseConverter
 
@@ -9,18 +11,23 @@ from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
 from app.artifacts.schemas import ArtifactRTSchema, ProductListRTSchema, ProductUploadQuerySchema
 from app.auth import current_account, current_workload_order
 from app.extensions import Blueprint, artifact_store, db_session
-from app.orders import logic
+from app.orders import logic, streams
 from app.orders.listing import LOG_LIST, LOG_LIST_EXAMPLE, ORDER_LIST, ORDER_LIST_EXAMPLE
 from app.orders.schemas import (
     IdempotencyHeaderSchema,
+    LastEventIdHeaderSchema,
     NoQuerySchema,
     OrderDryRunRTSchema,
+    OrderEventSchema,
+    OrderEventsQuerySchema,
     OrderListRTSchema,
     OrderLogsRTSchema,
     OrderRequestSchema,
     OrderRTSchema,
+    OrdersEventsQuerySchema,
     OrderTasksRTSchema,
 )
+from app.query.filtering import compile_filter
 from app.request_guards import RAW_BODY, accept_raw_body, raw_body_chunks, raw_body_mime_type
 
 ORDER_REQUEST_EXAMPLE = {
@@ -29,11 +36,11 @@ ORDER_REQUEST_EXAMPLE = {
     "tags": ["field-12"]}
 
 class OrderIdConverter(BaseConverter):
-    """An order id in a path: any segment but `dry-run`, a route of its own, so that
-    /1/orders/dry-run answers POST alone (and its Allow header says so)."""
+    """An order id in a path: any segment but `dry-run` and `events`, routes of their own, so
+    that /1/orders/dry-run answers POST alone (and its Allow header says so)."""
 
-    regex = r"(?!dry-run$)[^/]+"
-    SCHEMA = {"type": "string", "minLength": 1, "pattern": "^(?!dry-run$)"}
+    regex = r"(?!(dry-run|events)$)[^/]+"
+    SCHEMA = {"type": "string", "minLength": 1, "pattern": "^(?!(dry-run|events)$)"}
 
 
 blp = Blueprint("orders", __name__, url_prefix="/1",
@@ -134,3 +141,64 @@ class ServiceOrders(MethodView):
     def get(self, service_id):
         """List a service's orders: all of them for its provider, your own for anybody else"""
         return logic.service_orders(db_session(), current_account(), service_id)
+
+
+EVENT_STREAM_EXAMPLE = ('id: 41\nevent: status\ndata: {"id": 41, "order-id": "urn:marketplace:order:0b6e", '
+                        '"time": "2026-06-01T12:00:03+00:00", "status": "executing"}\n\n: keep-alive\n\n')
+EVENT_STREAM_DESCRIPTION = (
+    "Server-sent events: `id:` (increasing; send the last one back as Last-Event-ID to resume), `event:` the kind "
+    "(`status`, `logs`, `task`, `product`), `data:` one JSON object (OrderEvent). A comment line comes every 15 s "
+    "when nothing happens. A server at its bound of streams answers 503 with Retry-After.")
+
+
+def _event_stream(read: streams.Reader, query: dict, headers: dict) -> Response:
+    """The response that follows `read`'s events, from the client's last event id on."""
+    after = headers.get("last_event_id", query.get("last_event_id", 0))
+    event_streams: streams.EventStreams = current_app.extensions["event_streams"]
+    slot = event_streams.open()
+    db_session().close()  # the stream reads with short sessions of its own: no connection held while waiting
+    schema = OrderEventSchema()
+
+    def lines():
+        for event in event_streams.follow(read, after, query["follow"]):
+            if event is None:
+                yield ": keep-alive\n\n"
+            else:
+                yield f"id: {event.id}\nevent: {event.kind}\ndata: {json.dumps(schema.dump(event))}\n\n"
+    response = Response(stream_with_context(lines()), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    response.call_on_close(slot.release)
+    return response
+
+
+def _documented_stream(operation_id: str):
+    def decorator(view):
+        view = blp.documented_errors(400, 404)(view)
+        view = blp.response(200, description=EVENT_STREAM_DESCRIPTION, content_type="text/event-stream",
+                            example=EVENT_STREAM_EXAMPLE)(view)
+        return blp.doc(operationId=operation_id)(view)
+    return decorator
+
+
+@blp.route("/orders/<order:order_id>/events")
+class OrderEvents(MethodView):
+    @blp.arguments(OrderEventsQuerySchema, location="query", error_status_code=400)
+    @blp.arguments(LastEventIdHeaderSchema, location="headers", error_status_code=400)
+    @_documented_stream("followOrderEvents")
+    def get(self, query, headers, order_id):
+        """Follow an order's events (server-sent events) until its final status"""
+        order = logic.get_order(db_session(), current_account(), order_id)
+        return _event_stream(streams.order_reader(order.id), query, headers)
+
+
+@blp.route("/orders/events")
+class OrdersEvents(MethodView):
+    @blp.arguments(OrdersEventsQuerySchema, location="query", error_status_code=400)
+    @blp.arguments(LastEventIdHeaderSchema, location="headers", error_status_code=400)
+    @_documented_stream("followOrdersEvents")
+    def get(self, query, headers):
+        """Follow the events of your orders (server-sent events), optionally of those $filter selects"""
+        orders = logic.own_orders(current_account())
+        if query.get("filter"):
+            orders = orders.where(compile_filter(query["filter"], ORDER_LIST.declared))
+        return _event_stream(streams.orders_reader(orders), query, headers)

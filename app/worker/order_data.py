@@ -12,6 +12,7 @@ from app.artifacts import logic as artifacts
 from app.artifacts.models import Artifact
 from app.artifacts.storage import ContentMissing, ContentTooLarge, Store
 from app.config import ArtifactSettings
+from app.orders import events
 from app.orders.models import Order
 from app.status import ArtifactStatus
 from app.workload_tokens import issue_workload_token
@@ -49,6 +50,7 @@ def keep_products(session: Session, backend: Backend, order: Order, data: OrderD
     Returns what could not be kept, for the order's message."""
     produced_files = backend.products(order.id)
     problems, budget = list(produced_files.refused), data.compile.max_product_bytes
+    known = {product.name for product in session.scalars(artifacts.order_products(order.id))}
     for produced in produced_files:
         try:
             if produced.store_key is not None:
@@ -59,6 +61,8 @@ def keep_products(session: Session, backend: Backend, order: Order, data: OrderD
                                                 produced.name, None, produced.open(),
                                                 min(data.artifacts.max_bytes, max(budget, 0)))
             budget -= product.size or 0
+            if product.name not in known:  # one uploaded by the order's collector has its event
+                events.products_added(session, [product])
         except (ContentTooLarge, ContentMissing, OSError) as error:
             problems.append(f"{produced.name}: {error}")
             log.warning("product %s of order %s not kept: %s", produced.name, order.id, error,

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from app.orders import events
 from app.orders.logic import finish_order
 from app.orders.models import Order, OrderLogLine
 from app.status import FINISHED_ORDER_STATUSES, OrderStatus, check_order_transition
@@ -40,6 +41,7 @@ def _logs_kept(session: Session, order: Order) -> int:
 def _append_logs(session: Session, order: Order, kept: int, lines: list[LogLine]) -> None:
     session.add_all(OrderLogLine(order_id=order.id, seq=kept + 1 + i, time=line.time, task=line.task,
                                  message=line.message) for i, line in enumerate(lines))
+    events.logs_kept(session, order.id, kept + 1, len(lines))
 
 
 def submit_pending_orders(session: Session, backend: Backend, data: OrderData, metrics=None, batch: int = 20) -> int:
@@ -61,6 +63,7 @@ def submit_pending_orders(session: Session, backend: Backend, data: OrderData, m
             continue
         order.status = check_order_transition(order.status, OrderStatus.SCHEDULED)
         order.started_at = utcnow()
+        events.status_changed(session, order)
         _count(metrics, "submissions")
         log.info("order %s submitted", order.id, extra={"order_id": order.id})
     session.commit()
@@ -113,6 +116,7 @@ def _observe(session: Session, backend: Backend, data: OrderData, orders: list[O
             continue
         _append_logs(session, order, kept, seen.logs)
         if seen.tasks is not None and seen.tasks != order.tasks:
+            events.tasks_changed(session, order.id, order.tasks, seen.tasks)
             order.tasks = seen.tasks
         status = _status_of(order, seen)
         if status in FINISHED_ORDER_STATUSES:
@@ -126,6 +130,7 @@ def _observe(session: Session, backend: Backend, data: OrderData, orders: list[O
             if status != order.status:
                 order.status = check_order_transition(order.status, status)
             order.status_message = seen.reason  # why a scheduled order waits
+            events.status_changed(session, order)
             changed += 1
         changed += bool(seen.logs)
     session.commit()

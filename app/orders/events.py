@@ -1,0 +1,89 @@
+"""Recording what happens to an order as events, read back by the event streams (app.orders.streams).
+
+An event is kept aside until its session commits and inserted then, so it commits with the change
+it describes. On PostgreSQL the inserts run under a transaction-scoped advisory lock taken after
+everything else is flushed: event-writing transactions take ids and commit one at a time, so ids
+commit in increasing order and a reader that has seen an id has seen every smaller one (a
+sequence alone gives ids in the order they are drawn, not committed). The lock is held only for
+the inserts, the NOTIFY and the COMMIT. SQLite has one writer at a time, which gives the same."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.artifacts.models import Artifact
+from app.db import utcnow
+from app.orders.models import Order, OrderEvent
+
+EVENTS_LOCK = 7_214_965_331  # any constant: the advisory lock that orders event commits
+CHANNEL = "order_events"  # NOTIFY channel; the payload names the orders, space-separated
+MAX_NOTIFY_BYTES = 7000  # PostgreSQL's payload limit is 8000; beyond it the payload is empty: wake all
+_PENDING = "marketplace_order_events"
+
+
+class EventKind(StrEnum):
+    STATUS = "status"    # the order's status or its message changed
+    LOGS = "logs"        # new log lines were kept (the logs endpoint has them)
+    TASK = "task"        # a step of the order changed
+    PRODUCT = "product"  # a product was registered
+
+
+def record(session: Session, order_id: str, kind: EventKind, data: dict[str, Any]) -> None:
+    """Append an event (data: the JSON the stream sends, hyphenated keys) when the session commits."""
+    session.info.setdefault(_PENDING, []).append(OrderEvent(order_id=order_id, kind=kind, time=utcnow(), data=data))
+
+
+def status_changed(session: Session, order: Order) -> None:
+    record(session, order.id, EventKind.STATUS, {"status": str(order.status), "status-message": order.status_message})
+
+
+def logs_kept(session: Session, order_id: str, first_seq: int, count: int) -> None:
+    if count:
+        record(session, order_id, EventKind.LOGS, {"count": count, "first-seq": first_seq,
+                                                   "last-seq": first_seq + count - 1})
+
+
+def tasks_changed(session: Session, order_id: str, before: list[dict] | None, after: list[dict]) -> None:
+    """One event per task that is new or differs from what was last seen."""
+    previous = {task.get("name"): task for task in before or []}
+    for task in after:
+        if previous.get(task.get("name")) != task:
+            record(session, order_id, EventKind.TASK, {key.replace("_", "-"): value for key, value in task.items()})
+
+
+def products_added(session: Session, products: Iterable[Artifact]) -> None:
+    for product in products:
+        record(session, product.order_id, EventKind.PRODUCT, {"artifact-id": product.id, "name": product.name,
+                                                              "size": product.size, "mime-type": product.mime_type})
+
+
+def _notify_payload(order_ids: set[str]) -> str:
+    payload = " ".join(sorted(order_ids))
+    return payload if len(payload.encode()) <= MAX_NOTIFY_BYTES else ""
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _insert_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.add_all(pending)
+        return
+    # Row locks first, outside the events lock: a holder of the events lock never waits for a row.
+    session.flush()
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENTS_LOCK)))
+    session.add_all(pending)
+    session.flush()
+    session.execute(sa.select(sa.func.pg_notify(CHANNEL, _notify_payload({event.order_id for event in pending}))))
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction) -> None:
+    """A rolled back (or closed) transaction's events never happened."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
