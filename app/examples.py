@@ -25,7 +25,8 @@ def _list_links(path: str) -> dict:
 SERVICE_DESCRIPTION = {
     "name": "NDVI", "description": "Vegetation index from Sentinel-2 scenes",
     "provider-id": "urn:acme:provider:geo", "account-id": "urn:acme:account:geo", "tags": ["ag", "ndvi"],
-    "parameters": [{"name": "scene", "type": "string"},
+    # Both optional: schemathesis sends this example to the service its generated orders are for.
+    "parameters": [{"name": "scene", "type": "string", "optional": True},
                    {"name": "threshold", "type": "float", "default": "0.3", "optional": True}],
     "workflow": {"type": "basic", "basic": {"image": "ghcr.io/acme/ndvi:1.2", "command": ["python", "-m", "ndvi"]}}}
 
@@ -42,7 +43,7 @@ SERVICE = {
     "id": SERVICE_ID, "name": "NDVI", "description": "Vegetation index from Sentinel-2 scenes", "status": "ready",
     "account": {"id": "urn:acme:account:geo"}, "provider": {"id": "urn:acme:provider:geo"}, "owner": "alice",
     "metadata": [], "references": [], "tags": ["ag", "ndvi"],
-    "parameters": [{"name": "scene", "type": "string", "optional": False, "constant": False},
+    "parameters": [{"name": "scene", "type": "string", "optional": True, "constant": False},
                    {"name": "threshold", "type": "float", "default": "0.3", "optional": True, "constant": False}],
     "workflow": SERVICE_DESCRIPTION["workflow"], "created-at": WHEN, "updated-at": WHEN, "links": _SERVICE_LINKS}
 
