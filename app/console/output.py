@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -15,8 +16,14 @@ output_option = click.option("--output", "-o", "output", type=click.Choice(OUTPU
                              show_default=True, help="table for people, json for scripts.")
 
 
+PIPE_WIDTH = 160  # a table written to a file or a CI log: ids whole, rows on one line
+
+
 def console() -> Console:
-    return Console(soft_wrap=False)
+    out = Console()
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out = Console(width=PIPE_WIDTH)
+    return out
 
 
 def error_console() -> Console:
@@ -29,10 +36,11 @@ def print_json(document: Any) -> None:
 
 def print_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[tuple[str, str | Callable[[Mapping], Any]]],
                 title: str | None = None) -> None:
-    """One row per item; a column is (heading, key) or (heading, function of the item)."""
+    """One row per item; a column is (heading, key) or (heading, function of the item). The first
+    column (the id) is never wrapped, so it can be copied whole; the others fold to fit."""
     table = Table(title=title, header_style="bold")
-    for heading, _ in columns:
-        table.add_column(heading, overflow="fold")
+    for index, (heading, _) in enumerate(columns):
+        table.add_column(heading, overflow="fold", no_wrap=index == 0)
     for row in rows:
         table.add_row(*(_cell(row, key) for _, key in columns))
     console().print(table)
