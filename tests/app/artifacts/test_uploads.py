@@ -293,3 +293,12 @@ def test_beginning_an_upload_removes_the_accounts_stale_ones_and_frees_their_quo
 
     assert alice.request("HEAD", abandoned, headers=TUS).status_code == 404
     assert leftovers(store) == []  # the new upload holds nothing yet
+
+
+def test_a_piece_past_the_end_is_an_offset_mismatch(alice, store):
+    """tus: an Upload-Offset other than the upload's is a 409 that tells where to go on from."""
+    path = upload_path(begin(alice, 10))
+    alice.request("PATCH", path, headers={**PIECE, "Upload-Offset": "0"}, data=b"0123")
+    past = alice.request("PATCH", path, headers={**PIECE, "Upload-Offset": "11"}, data=b"x")
+    assert past.status_code == 409 and past.headers["Upload-Offset"] == "4"
+    assert past.get_json()["name"] == "Upload-Offset" and offset_of(alice, path) == 4
