@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from app.api_errors import BadRequest
+from app.query.filtering import MAX_LENGTH as MAX_FILTER_LENGTH
+from app.query.filtering import OPTION as FILTER
 
 if TYPE_CHECKING:
     from app.query.listing import ListSpec
@@ -74,6 +76,8 @@ def read_options(args: Iterable[tuple[str, str]], spec: ListSpec) -> ListOptions
     `args` are the query string's pairs as given, repeated keys included."""
     given: dict[str, list[str]] = {}
     for key, value in args:
+        if key == FILTER and len(value) > MAX_FILTER_LENGTH:  # measured before it may count as blank
+            raise BadRequest(f"$filter may be at most {MAX_FILTER_LENGTH} characters", name=key, value=value[:100])
         if str(value).strip(SPACE):
             given.setdefault(key, []).append(value)
     accepted = (*spec.options, *(bound.option for bound in spec.bounds))
