@@ -1,60 +1,17 @@
-"""create_app(config): the only place that wires extensions, handlers and blueprints."""
+"""The marketplace: the HTTP service (create_app, in app.factory) and its Python client (app.client).
+create_app is imported on first use, so that `import app.client` loads no Flask and no SQLAlchemy."""
 from __future__ import annotations
 
-from flask import Flask, request
+from typing import TYPE_CHECKING, Any
 
-from app import errors, observability, request_guards
-from app.artifacts.storage import StoreUnavailable
-from app.artifacts.stores import make_store
-from app.auth import authenticate_request, make_verifier
-from app.config import Config
-from app.db import Database
-from app.docs import OPENAPI_SETTINGS, docs_assets
-from app.extensions import BEARER_SCHEME, Api
-from app.health import health
-from app.orders.streams import EventStreams
-from app.request_guards import API_PREFIX
+if TYPE_CHECKING:
+    from app.factory import create_app
+
+__all__ = ["create_app"]
 
 
-def _authenticate():
-    if request.path.startswith(API_PREFIX) and request.method != "OPTIONS":
-        authenticate_request()
-
-
-def create_app(config: Config | None = None) -> Flask:
-    config = config or Config.from_env()
-    app = Flask(__name__)
-    app.config.update(OPENAPI_SETTINGS, SECRET_KEY=config.secret_key, MARKETPLACE=config)
-    app.json.sort_keys = False
-    app.url_map.merge_slashes = False  # '//' is a 404 in our error shape, not an HTML redirect
-
-    database = Database(config.database_url)
-    database.init_app(app)
-    app.extensions["token_verifier"] = make_verifier(config)
-    app.extensions["artifact_store"] = make_store(config)
-    app.extensions["event_streams"] = EventStreams(database.sessions, config.database_url, config.events)
-
-    api = Api(app)
-    app.extensions["api"] = api
-    api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
-    observability.init_app(app)
-    app.register_blueprint(health)
-    errors.init_app(app)
-    app.register_error_handler(StoreUnavailable, errors.store_unavailable)
-    app.before_request(_authenticate)
-    request_guards.init_app(app, config.requests)
-
-    from app.artifacts.uploads import blp as uploads_blueprint
-    from app.artifacts.views import blp as artifacts_blueprint
-    from app.orders.views import OrderIdConverter
-    from app.orders.views import blp as orders_blueprint
-    from app.services.views import blp as services_blueprint
-    app.url_map.converters["order"] = OrderIdConverter
-    api.register_converter(OrderIdConverter, lambda _converter: OrderIdConverter.SCHEMA)
-    api.register_blueprint(services_blueprint)
-    api.register_blueprint(orders_blueprint)
-    api.register_blueprint(artifacts_blueprint)
-    api.register_blueprint(uploads_blueprint)
-    app.register_blueprint(docs_assets)
-    return app
-
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from app.factory import create_app
+        return create_app
+    raise AttributeError(f"module 'app' has no attribute {name!r}")

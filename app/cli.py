@@ -1,4 +1,5 @@
-"""The `marketplace` command: serve, token, db upgrade, openapi."""
+"""The `marketplace` command: serve, worker, token, db, openapi for operators; login, services, orders
+and artifacts for the people who publish and order (app.console, over the API)."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,10 @@ from pathlib import Path
 import click
 
 from app.config import Config, ConfigError
+from app.console.artifacts import artifacts
+from app.console.login import login
+from app.console.orders import orders
+from app.console.services import services
 
 DEFAULT_SPEC_PATH = Path("openapi/openapi.json")
 
@@ -174,6 +179,10 @@ def openapi_write(path: Path) -> None:
 
 def render_spec(spec: dict) -> str:
     return json.dumps(spec, indent=2, sort_keys=True) + "\n"
+
+
+for command in (login, services, orders, artifacts):
+    main.add_command(command)
 
 
 if __name__ == "__main__":

@@ -76,16 +76,17 @@ class Blueprint(flask_smorest.Blueprint):
             return func
         return decorator
 
-    def list_view(self, spec: ListSpec, schema: type[ma.Schema], example: Mapping[str, Any], *codes: int):
+    def list_view(self, spec: ListSpec, schema: type[ma.Schema], example: Mapping[str, Any], *codes: int,
+                  response_example: Mapping[str, Any] | None = None):
         """A list: the view returns the select of what the caller may see; this pages it by the
-        request's list options (documented, with `example`) and renders the page with `schema`.
-        A bad option is a 400; `codes` are the view's other errors."""
+        request's list options (documented, with `example`) and renders the page with `schema`
+        (documented with `response_example`). A bad option is a 400; `codes` are the view's other errors."""
         def decorator(view):
             @functools.wraps(view)
             def paged(*args, **kwargs):
                 return fetch_page(spec, view(*args, **kwargs))
             paged = self.documented_errors(400, *codes)(paged)
-            paged = self.response(200, schema)(paged)
+            paged = self.response(200, schema, example=response_example)(paged)
             return self.doc(parameters=[list_options_parameter(spec, example)])(paged)
         return decorator
 

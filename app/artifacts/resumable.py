@@ -61,9 +61,9 @@ def append_to_upload(session: Session, store: Store, account: str, artifact_id: 
             return artifact, offset
         raise _standing_at(artifact, artifact.size or 0, offset, "the upload is complete")
     length = artifact.upload_length
-    if offset > length:  # no upload ever stands there (tus: a wrong offset is a 409)
-        raise _standing_at(artifact, store.upload_progress(artifact.storage_key, length).offset, offset,
-                           f"the upload is {length} bytes long")
+    if offset > length:  # never where an upload stands: a mismatch (tus: 409 with the offset to go on from)
+        standing = store.upload_progress(artifact.storage_key, length).offset
+        raise _standing_at(artifact, standing, offset, f"the upload stands at {standing} bytes")
     if content_length is not None and offset + content_length > length:
         raise _too_long(length, offset)
     session.commit()  # no transaction stays open while the content streams in

@@ -7,7 +7,7 @@ from marshmallow import validate
 from app.artifacts.models import NAME_LENGTH
 from app.common_schemas import ComputedNested, DescribedBySchema, ResponseSchema
 from app.links import resource_links, resource_url
-from app.query.schemas import ListPageSchema
+from app.query.schemas import ListPageSchema, list_item_schema
 from app.status import ArtifactStatus
 
 
@@ -43,16 +43,19 @@ class ArtifactRTSchema(ResponseSchema):
     links = ComputedNested(ArtifactLinksSchema, artifact_links, required=True)
 
 
+ArtifactListItemSchema = list_item_schema(ArtifactRTSchema, "ArtifactListItemSchema")
+
+
 class ArtifactListRTSchema(ListPageSchema):
     ITEMS = "artifacts"
 
-    artifacts = ma.fields.List(ma.fields.Nested(ArtifactRTSchema), required=True, attribute="items")
+    artifacts = ma.fields.List(ma.fields.Nested(ArtifactListItemSchema), required=True, attribute="items")
 
 
 class ProductListRTSchema(ListPageSchema):
     ITEMS = "products"
 
-    products = ma.fields.List(ma.fields.Nested(ArtifactRTSchema), required=True, attribute="items")
+    products = ma.fields.List(ma.fields.Nested(ArtifactListItemSchema), required=True, attribute="items")
 
 
 # A name is printable: it ends up in a Content-Disposition header and in file names.

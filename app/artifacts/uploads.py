@@ -14,6 +14,7 @@ import marshmallow as ma
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 
+from app import examples
 from app.api_errors import ApiError, BadRequest, InvalidParameterValue
 from app.artifacts import logic, resumable
 from app.artifacts.models import NAME_LENGTH
@@ -139,8 +140,9 @@ TUS_RESUMABLE = {"in": "header", "name": "Tus-Resumable", "required": True,  # w
 class Uploads(MethodView):
     @accept_raw_body
     @blp.arguments(CreationHeadersSchema, location="headers", error_status_code=400)
-    @blp.response(201, ArtifactRTSchema, headers=UPLOAD_URL)
+    @blp.response(201, ArtifactRTSchema, headers=UPLOAD_URL, example={**examples.ARTIFACT, "status": "uploading"})
     @blp.documented_errors(400, 401, 412, 413, 422)
+    @blp.doc(operationId="beginUpload")
     def post(self, headers):
         """Begin a resumable upload (tus creation): Upload-Length announces its size"""
         if request.content_length or request.headers.get("Transfer-Encoding"):
@@ -153,6 +155,7 @@ class Uploads(MethodView):
     @blp.doc(security=[])
     @blp.response(204, headers={name: {"schema": {"type": "string"}} for name in (
         "Tus-Version", "Tus-Extension", "Tus-Max-Size")})
+    @blp.doc(operationId="getUploadOptions")
     def options(self):
         """Tell the tus versions, extensions and largest upload this server takes"""
         return None, 204, {"Tus-Version": TUS_VERSION, "Tus-Extension": TUS_EXTENSIONS,
@@ -164,6 +167,7 @@ class UploadById(MethodView):
     @blp.doc(parameters=[TUS_RESUMABLE])
     @blp.response(200, headers=OFFSET)
     @blp.documented_errors(401, 404, 412)
+    @blp.doc(operationId="getUploadOffset")
     def head(self, artifact_id):
         """Tell how much of an upload the server holds (Upload-Offset)"""
         artifact, offset = resumable.upload_offset(db_session(), artifact_store(), current_account(), artifact_id)
@@ -174,6 +178,7 @@ class UploadById(MethodView):
     @blp.doc(requestBody=PIECE_BODY)
     @blp.response(204, headers=OFFSET)
     @blp.documented_errors(400, 401, 404, 409, 412, 413, 415, 423)
+    @blp.doc(operationId="appendToUpload")
     def patch(self, headers, artifact_id):
         """Add a piece at the upload's offset (tus core); the piece that ends it makes the artifact ready"""
         if request.mimetype != PIECE_MEDIA_TYPE:
@@ -187,6 +192,7 @@ class UploadById(MethodView):
     @blp.doc(parameters=[TUS_RESUMABLE])
     @blp.response(204)
     @blp.documented_errors(401, 404, 412)
+    @blp.doc(operationId="abandonUpload")
     def delete(self, artifact_id):
         """Abandon an upload and what it holds (tus termination)"""
         logic.delete_artifact(db_session(), artifact_store(), current_account(), artifact_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 
+from app import examples
 from app.artifacts import logic
 from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
 from app.artifacts.schemas import ArtifactListRTSchema, ArtifactRTSchema, UploadHeaderSchema, UploadQuerySchema
@@ -21,7 +22,8 @@ PRESIGNED_URL_SECONDS = 300
 
 @blp.route("")
 class Artifacts(MethodView):
-    @blp.list_view(ARTIFACT_LIST, ArtifactListRTSchema, ARTIFACT_LIST_EXAMPLE)
+    @blp.list_view(ARTIFACT_LIST, ArtifactListRTSchema, ARTIFACT_LIST_EXAMPLE, response_example=examples.ARTIFACT_LIST)
+    @blp.doc(operationId="listArtifacts")
     def get(self):
         """List your artifacts: uploads and the products of your orders"""
         return logic.visible_artifacts(current_account())
@@ -30,9 +32,10 @@ class Artifacts(MethodView):
     @blp.arguments(UploadQuerySchema, location="query")
     @blp.arguments(UploadHeaderSchema, location="headers")
     @blp.doc(requestBody=RAW_BODY)
-    @blp.response(201, ArtifactRTSchema, headers={"Location": {"description": "URL of the artifact",
-                                                               "schema": {"type": "string"}}})
+    @blp.response(201, ArtifactRTSchema, example=examples.ARTIFACT,
+                  headers={"Location": {"description": "URL of the artifact", "schema": {"type": "string"}}})
     @blp.documented_errors(400, 413, 422)
+    @blp.doc(operationId="uploadArtifact")
     def post(self, query, headers):
         """Upload an artifact: the body is the content, its Content-Type the artifact's mime-type"""
         name = headers.get("x_name") or query.get("name")
@@ -45,14 +48,16 @@ class Artifacts(MethodView):
 
 @blp.route("/<artifact_id>")
 class ArtifactById(MethodView):
-    @blp.response(200, ArtifactRTSchema)
+    @blp.response(200, ArtifactRTSchema, example=examples.ARTIFACT)
     @blp.documented_errors(404)
+    @blp.doc(operationId="getArtifact")
     def get(self, artifact_id):
         """Read an artifact's record"""
         return logic.get_artifact(db_session(), current_account(), artifact_id)
 
     @blp.response(204)
     @blp.documented_errors(404)
+    @blp.doc(operationId="deleteArtifact")
     def delete(self, artifact_id):
         """Delete an artifact and its content"""
         logic.delete_artifact(db_session(), artifact_store(), current_account(), artifact_id)
@@ -66,6 +71,7 @@ class ArtifactBlob(MethodView):
         "304": {"description": "Not modified (If-None-Match)."},
         "416": {"description": "The range is outside the content."}})
     @blp.documented_errors(404, 409, 410)
+    @blp.doc(operationId="downloadArtifact")
     def get(self, artifact_id):
         """Download an artifact's content (Range and If-None-Match welcome)"""
         order_id = current_workload_order()

@@ -18,7 +18,7 @@ from app.common_schemas import (
 )
 from app.links import resource_links, resource_url
 from app.query.filtering import MAX_LENGTH as FILTER_MAX_LENGTH
-from app.query.schemas import ListPageSchema
+from app.query.schemas import ListPageSchema, list_item_schema
 from app.status import OrderStatus
 
 
@@ -129,10 +129,13 @@ class OrderRTSchema(ResponseSchema):
     links = ComputedNested(OrderLinksSchema, _order_links, required=True)
 
 
+OrderListItemSchema = list_item_schema(OrderRTSchema, "OrderListItemSchema")
+
+
 class OrderListRTSchema(ListPageSchema):
     ITEMS = "orders"
 
-    orders = ma.fields.List(ma.fields.Nested(OrderRTSchema), required=True, attribute="items")
+    orders = ma.fields.List(ma.fields.Nested(OrderListItemSchema), required=True, attribute="items")
 
 
 class LogLineSchema(ma.Schema):

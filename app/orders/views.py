@@ -7,6 +7,7 @@ from flask import Response, current_app, stream_with_context, url_for
 from flask.views import MethodView
 from werkzeug.routing import BaseConverter
 
+from app import examples
 from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
 from app.artifacts.schemas import ArtifactRTSchema, ProductListRTSchema, ProductUploadQuerySchema
 from app.auth import current_account, current_workload_order
@@ -30,10 +31,6 @@ from app.orders.schemas import (
 from app.query.filtering import compile_filter
 from app.request_guards import RAW_BODY, accept_raw_body, raw_body_chunks, raw_body_mime_type
 
-ORDER_REQUEST_EXAMPLE = {
-    "service-id": "urn:acme:service:ndvi", "name": "field 12, June",
-    "parameters": [{"name": "scene", "value": "S2A_20260601"}, {"name": "threshold", "value": 0.4}],
-    "tags": ["field-12"]}
 
 class OrderIdConverter(BaseConverter):
     """An order id in a path: any segment but `dry-run` and `events`, routes of their own, so
@@ -49,17 +46,19 @@ blp = Blueprint("orders", __name__, url_prefix="/1",
 
 @blp.route("/orders")
 class Orders(MethodView):
-    @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE)
+    @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE, response_example=examples.ORDER_LIST)
+    @blp.doc(operationId="listOrders")
     def get(self):
         """List your orders (newest first unless $orderby says otherwise)"""
         return logic.own_orders(current_account())
 
     @blp.arguments(NoQuerySchema, location="query", error_status_code=400)
     @blp.arguments(IdempotencyHeaderSchema, location="headers", error_status_code=400)
-    @blp.arguments(OrderRequestSchema, example=ORDER_REQUEST_EXAMPLE)
-    @blp.response(201, OrderRTSchema, headers={"Location": {"description": "URL of the order",
+    @blp.arguments(OrderRequestSchema, example=examples.ORDER_REQUEST)
+    @blp.response(201, OrderRTSchema, example=examples.ORDER, headers={"Location": {"description": "URL of the order",
                                                             "schema": {"type": "string"}}})
     @blp.documented_errors(400, 409, 413, 415, 422, 429)
+    @blp.doc(operationId="createOrder")
     def post(self, _query, headers, request):
         """Order a service"""
         order, created = logic.place_order(db_session(), current_account(), request,
@@ -72,9 +71,10 @@ class Orders(MethodView):
 
 @blp.route("/orders/dry-run")
 class OrderDryRun(MethodView):
-    @blp.arguments(OrderRequestSchema, example=ORDER_REQUEST_EXAMPLE)
-    @blp.response(200, OrderDryRunRTSchema)
+    @blp.arguments(OrderRequestSchema, example=examples.ORDER_REQUEST)
+    @blp.response(200, OrderDryRunRTSchema, example=examples.ORDER_DRY_RUN)
     @blp.documented_errors(400, 413, 415, 422)
+    @blp.doc(operationId="dryRunOrder")
     def post(self, request):
         """See what an order would run, checked and compiled; nothing is stored or submitted"""
         return logic.dry_run_order(db_session(), request, current_app.config["MARKETPLACE"].compile)
@@ -82,8 +82,9 @@ class OrderDryRun(MethodView):
 
 @blp.route("/orders/<order:order_id>")
 class OrderById(MethodView):
-    @blp.response(200, OrderRTSchema)
+    @blp.response(200, OrderRTSchema, example=examples.ORDER)
     @blp.documented_errors(404)
+    @blp.doc(operationId="getOrder")
     def get(self, order_id):
         """Read an order (yours, or one placed for your service)"""
         return logic.get_order(db_session(), current_account(), order_id)
@@ -91,8 +92,9 @@ class OrderById(MethodView):
 
 @blp.route("/orders/<order:order_id>/cancel")
 class OrderCancel(MethodView):
-    @blp.response(202, OrderRTSchema)
+    @blp.response(202, OrderRTSchema, example={**examples.ORDER, "status": "cancelled"})
     @blp.documented_errors(403, 404, 409)
+    @blp.doc(operationId="cancelOrder")
     def post(self, order_id):
         """Cancel an order: a pending one ends at once, a running one within a worker pass"""
         return logic.cancel_order(db_session(), current_account(), order_id), 202
@@ -100,7 +102,8 @@ class OrderCancel(MethodView):
 
 @blp.route("/orders/<order:order_id>/logs")
 class OrderLogs(MethodView):
-    @blp.list_view(LOG_LIST, OrderLogsRTSchema, LOG_LIST_EXAMPLE, 404)
+    @blp.list_view(LOG_LIST, OrderLogsRTSchema, LOG_LIST_EXAMPLE, 404, response_example=examples.ORDER_LOGS)
+    @blp.doc(operationId="listOrderLogs")
     def get(self, order_id):
         """Read an order's log lines, optionally within a time window"""
         return logic.order_logs(db_session(), current_account(), order_id)
@@ -108,7 +111,9 @@ class OrderLogs(MethodView):
 
 @blp.route("/orders/<order:order_id>/products")
 class OrderProducts(MethodView):
-    @blp.list_view(ARTIFACT_LIST, ProductListRTSchema, ARTIFACT_LIST_EXAMPLE, 404)
+    @blp.list_view(ARTIFACT_LIST, ProductListRTSchema, ARTIFACT_LIST_EXAMPLE, 404,
+                   response_example=examples.PRODUCT_LIST)
+    @blp.doc(operationId="listOrderProducts")
     def get(self, order_id):
         """List the files an order produced (its consumer's), with the list options of every list"""
         return logic.products_of_order(db_session(), current_account(), order_id)
@@ -116,8 +121,9 @@ class OrderProducts(MethodView):
     @accept_raw_body
     @blp.arguments(ProductUploadQuerySchema, location="query")
     @blp.doc(requestBody=RAW_BODY)
-    @blp.response(201, ArtifactRTSchema)
+    @blp.response(201, ArtifactRTSchema, example=examples.ARTIFACT)
     @blp.documented_errors(400, 403, 404, 413, 422)
+    @blp.doc(operationId="uploadProduct")
     def post(self, query, order_id):
         """Upload a product: for the order's own workload, with the order's token"""
         config = current_app.config["MARKETPLACE"]
@@ -128,8 +134,9 @@ class OrderProducts(MethodView):
 
 @blp.route("/orders/<order:order_id>/tasks")
 class OrderTasks(MethodView):
-    @blp.response(200, OrderTasksRTSchema)
+    @blp.response(200, OrderTasksRTSchema, example=examples.ORDER_TASKS)
     @blp.documented_errors(404)
+    @blp.doc(operationId="listOrderTasks")
     def get(self, order_id):
         """List the steps an order ran, with their phase and times"""
         return {"tasks": logic.order_tasks(db_session(), current_account(), order_id)}
@@ -137,7 +144,8 @@ class OrderTasks(MethodView):
 
 @blp.route("/services/<service_id>/orders")
 class ServiceOrders(MethodView):
-    @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE, 404)
+    @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE, 404, response_example=examples.ORDER_LIST)
+    @blp.doc(operationId="listServiceOrders")
     def get(self, service_id):
         """List a service's orders: all of them for its provider, your own for anybody else"""
         return logic.service_orders(db_session(), current_account(), service_id)

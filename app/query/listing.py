@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.api_errors import BadRequest
 from app.query.fields import DATETIME, Field, PairCollection, StringCollection
 from app.query.filtering import compile_filter
-from app.query.options import DEFAULT_LIMIT, MAX_LIMIT, OPTION_NAMES, Bound, read_options
+from app.query.options import DEFAULT_LIMIT, MAX_LIMIT, OPTION_NAMES, SPACE, Bound, read_options
 from app.query.ordering import parse_orderby, seek_after
 from app.query.tokens import make_token, read_token
 
@@ -58,7 +58,7 @@ class ListSpec:
     def _select(self, text: str | None) -> list[str] | None:
         if text is None:
             return None
-        names = [name.strip() for name in text.split(",")]
+        names = [name.strip(SPACE) for name in text.split(",")]
         unknown = [name for name in names if name not in self.selectable]
         if unknown or not all(names):
             raise BadRequest(f"$select: {unknown[0] if unknown else 'an empty name'} is not a field you can "

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from app.api_errors import BadRequest
+from app.query.filtering import MAX_LENGTH as MAX_FILTER_LENGTH
+from app.query.filtering import OPTION as FILTER
 
 if TYPE_CHECKING:
     from app.query.listing import ListSpec
@@ -62,13 +64,21 @@ def _date_time(name: str, raw: str) -> datetime:
     return value
 
 
+# What `\s` matches in the document's patterns (ECMA-262, as validators read them). Python's own
+# str.strip() also strips \x1c-\x1f and \x85: an option of those alone is no blank to a client.
+SPACE = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+        "\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
 def read_options(args: Iterable[tuple[str, str]], spec: ListSpec) -> ListOptions:
     """Every bad option is a 400 naming it: a misspelt option must never be silently ignored.
     An empty option (`$filter=`) counts as absent, as forms and generated clients send them.
     `args` are the query string's pairs as given, repeated keys included."""
     given: dict[str, list[str]] = {}
     for key, value in args:
-        if str(value).strip():
+        if key == FILTER and len(value) > MAX_FILTER_LENGTH:  # measured before it may count as blank
+            raise BadRequest(f"$filter may be at most {MAX_FILTER_LENGTH} characters", name=key, value=value[:100])
+        if str(value).strip(SPACE):
             given.setdefault(key, []).append(value)
     accepted = (*spec.options, *(bound.option for bound in spec.bounds))
     for key, values in given.items():

@@ -13,6 +13,17 @@ def item_fields(schema: type[ma.Schema]) -> tuple[str, ...]:
     return tuple(field.data_key or name for name, field in schema().fields.items())
 
 
+def list_item_schema(schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """`schema` as a list's items: `$select` may leave out any field but id and links, so the
+    document requires only those (rendering is unchanged)."""
+    def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
+        schema.on_bind_field(self, field_name, field_obj)
+        field_obj.required = (field_obj.data_key or field_name) in ALWAYS_SELECTED
+
+    return type(name, (schema,), {"on_bind_field": on_bind_field, "__doc__": f"{schema.__doc__ or ''} "
+                                  "In a list, $select may leave out any field but id and links.".strip()})
+
+
 class ListPageSchema(ma.Schema):
     """A list response, rendered from a Page; subclasses declare their items field, named in
     ITEMS, with attribute="items"."""

@@ -6,6 +6,7 @@ from flask import current_app, url_for
 from flask.views import MethodView
 from sqlalchemy.orm import lazyload, load_only
 
+from app import examples
 from app.auth import current_account
 from app.db import ID_LENGTH
 from app.extensions import Blueprint, db_session
@@ -35,19 +36,16 @@ blp = Blueprint("services", __name__, url_prefix="/1/services",
 class Services(MethodView):
     @blp.list_view(SERVICE_LIST, ServiceListRTSchema, {
         "$filter": "provider-id eq 'urn:acme:provider:geo' and contains(name,'NDVI')", "$orderby": "name desc",
-        "$top": 10, "$select": "name,description"})
+        "$top": 10, "$select": "name,description"}, response_example=examples.SERVICE_LIST)
+    @blp.doc(operationId="listServices")
     def get(self):
         """List services, with OData-style $filter, $orderby, $select and paging"""
         return LIST_ITEM_COLUMNS
 
-    @blp.arguments(ServiceDescriptionSchema, example={
-        "name": "NDVI", "description": "Vegetation index from Sentinel-2 scenes",
-        "provider-id": "urn:acme:provider:geo", "account-id": "urn:acme:account:geo",
-        "tags": ["ag", "ndvi"], "parameters": [{"name": "scene", "type": "string"}],
-        "workflow": {"type": "basic", "basic": {"image": "ghcr.io/acme/ndvi:1.2",
-                                                "command": ["python", "-m", "ndvi"]}}})
-    @blp.response(201, ServiceStatusRTSchema)
+    @blp.arguments(ServiceDescriptionSchema, example=examples.SERVICE_DESCRIPTION)
+    @blp.response(201, ServiceStatusRTSchema, example=examples.SERVICE)
     @blp.documented_errors(400, 403, 409, 413, 415, 422)
+    @blp.doc(operationId="createService")
     def post(self, description):
         """Publish a service"""
         service = logic.publish_service(db_session(), current_account(), description, _account_limits())
@@ -56,21 +54,23 @@ class Services(MethodView):
 
 @blp.route("/<service_id>")
 class ServiceById(MethodView):
-    @blp.response(200, ServiceStatusRTSchema)
+    @blp.response(200, ServiceStatusRTSchema, example=examples.SERVICE)
     @blp.documented_errors(404)
+    @blp.doc(operationId="getService")
     def get(self, service_id):
         """Read a service"""
         return logic.get_service(db_session(), service_id)
 
     @blp.arguments(ServiceUpdateQuerySchema, location="query", error_status_code=400)
-    @blp.arguments(ServiceDescriptionSchema)
-    @blp.response(200, ServiceStatusRTSchema)
-    @blp.alt_response(201, schema=ServiceStatusRTSchema, success=True,
+    @blp.arguments(ServiceDescriptionSchema, example=examples.SERVICE_DESCRIPTION)
+    @blp.response(200, ServiceStatusRTSchema, example=examples.SERVICE)
+    @blp.alt_response(201, schema=ServiceStatusRTSchema, success=True, example=examples.SERVICE,
                       description="Created under this id (force-create=true).")
     @blp.documented_errors(400, 403, 404, 409, 413, 415, 422)
     @blp.doc(parameters=[{"in": "path", "name": "service_id", "required": True, "description": logic.SERVICE_ID_RULE,
                           "schema": {"type": "string", "maxLength": ID_LENGTH,
                                      "pattern": f"^{logic.SERVICE_ID_PATTERN.pattern}$"}}])
+    @blp.doc(operationId="updateService")
     def put(self, query, description, service_id):
         """Update a service, or create it under this id with force-create"""
         service, created = logic.replace_service(db_session(), current_account(), service_id, description,
@@ -82,6 +82,7 @@ class ServiceById(MethodView):
 
     @blp.response(204)
     @blp.documented_errors(403, 404)
+    @blp.doc(operationId="deleteService")
     def delete(self, service_id):
         """Delete a service"""
         logic.delete_service(db_session(), current_account(), service_id)

@@ -3,6 +3,7 @@ publish, force-create, wait for ready, order, and the order succeeds with its pa
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -77,3 +78,19 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path):
         logs = urllib.request.urlopen(request, timeout=5).read().decode()
     assert '"message":"4"' in logs  # "to be or not": the parameter reached the command
     assert '"name":"workflow.basic.image"' in output  # the bad-input example's 422
+
+
+def test_the_readme_command_line_walkthrough_runs_as_written(tmp_path):
+    with embedded_server(tmp_path) as (port, env):
+        env = {**env, "XDG_CONFIG_HOME": str(tmp_path / "config")}  # `login` writes there, not in the user's home
+        script = walkthrough_script(port, "## Walk-through with the command line")
+        run = subprocess.run(["bash", "-c", "set -e\n" + script], cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=120)
+    output = run.stdout
+    assert run.returncode == 0, (run.stderr, output[-2000:])
+    assert "published urn:acme:service:wc (status ready)" in output
+    assert re.search(r"urn:marketplace:order:\S+\s+succeeded", output), output[-2000:]
+    assert re.search(r"\[main\] 4$", output, re.M), output  # the logs: "to be or not" has 4 words
+    orders = json.loads(output[list(re.finditer(r"^\[$", output, re.M))[-1].start():])
+    assert [order["status"] for order in orders] == ["succeeded"]
+    assert (tmp_path / "config" / "marketplace" / "config.json").stat().st_mode & 0o077 == 0

@@ -295,10 +295,10 @@ def test_beginning_an_upload_removes_the_accounts_stale_ones_and_frees_their_quo
     assert leftovers(store) == []  # the new upload holds nothing yet
 
 
-def test_a_piece_said_to_start_past_the_uploads_end_is_a_409_with_where_it_stands(alice):
-    created = alice.post("/1/artifacts/uploads", headers={**TUS, "Upload-Length": "10"})
-    path = urlsplit(created.headers["Location"]).path
-    assert alice.request("PATCH", path, data=b"abc", headers={**PIECE, "Upload-Offset": "0"}).status_code == 204
-    response = alice.request("PATCH", path, data=b"x", headers={**PIECE, "Upload-Offset": "8081"})
-    assert response.status_code == 409 and response.headers["Upload-Offset"] == "3"
-    assert response.get_json()["name"] == "Upload-Offset"
+def test_a_piece_past_the_end_is_an_offset_mismatch(alice, store):
+    """tus: an Upload-Offset other than the upload's is a 409 that tells where to go on from."""
+    path = upload_path(begin(alice, 10))
+    alice.request("PATCH", path, headers={**PIECE, "Upload-Offset": "0"}, data=b"0123")
+    past = alice.request("PATCH", path, headers={**PIECE, "Upload-Offset": "11"}, data=b"x")
+    assert past.status_code == 409 and past.headers["Upload-Offset"] == "4"
+    assert past.get_json()["name"] == "Upload-Offset" and offset_of(alice, path) == 4

@@ -1,0 +1,18 @@
+"""Blank list options are what the document's patterns call blank (`\\s` of ECMA-262), no more."""
+from __future__ import annotations
+
+
+def test_an_option_of_spaces_counts_as_absent(alice):
+    assert alice.get("/1/services", query_string={"$select": " \t\u00a0"}).status_code == 200
+
+
+def test_a_control_character_python_calls_space_is_refused_not_ignored(alice):
+    refused = alice.get("/1/services", query_string={"$select": "\x1c"})
+    assert refused.status_code == 400 and refused.get_json()["name"] == "$select"
+
+
+def test_a_blank_filter_past_its_length_is_refused(alice):
+    from app.query.filtering import MAX_LENGTH
+
+    refused = alice.get("/1/artifacts", query_string={"$filter": " " * (MAX_LENGTH + 1)})
+    assert refused.status_code == 400 and refused.get_json()["name"] == "$filter"
