@@ -76,8 +76,18 @@ class Blueprint(flask_smorest.Blueprint):
             return func
         return decorator
 
+    def operation(self, operation_id: str, status: int, schema: type[ma.Schema] | None = None, *codes: int,
+                  example: Any = None):
+        """One view's contract in one line: its operationId, its answer (status, schema and
+        example) and the errors it may give besides COMMON_ERRORS."""
+        def decorator(view):
+            view = self.documented_errors(*codes)(view)
+            view = self.response(status, schema, example=example)(view)
+            return self.doc(operationId=operation_id)(view)
+        return decorator
+
     def list_view(self, spec: ListSpec, schema: type[ma.Schema], example: Mapping[str, Any], *codes: int,
-                  response_example: Mapping[str, Any] | None = None):
+                  response_example: Mapping[str, Any] | None = None, operation_id: str | None = None):
         """A list: the view returns the select of what the caller may see; this pages it by the
         request's list options (documented, with `example`) and renders the page with `schema`
         (documented with `response_example`). A bad option is a 400; `codes` are the view's other errors."""
@@ -87,6 +97,8 @@ class Blueprint(flask_smorest.Blueprint):
                 return fetch_page(spec, view(*args, **kwargs))
             paged = self.documented_errors(400, *codes)(paged)
             paged = self.response(200, schema, example=response_example)(paged)
+            if operation_id:
+                paged = self.doc(operationId=operation_id)(paged)
             return self.doc(parameters=[list_options_parameter(spec, example)])(paged)
         return decorator
 

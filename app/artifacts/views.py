@@ -22,8 +22,8 @@ PRESIGNED_URL_SECONDS = 300
 
 @blp.route("")
 class Artifacts(MethodView):
-    @blp.list_view(ARTIFACT_LIST, ArtifactListRTSchema, ARTIFACT_LIST_EXAMPLE, response_example=examples.ARTIFACT_LIST)
-    @blp.doc(operationId="listArtifacts")
+    @blp.list_view(ARTIFACT_LIST, ArtifactListRTSchema, ARTIFACT_LIST_EXAMPLE,
+                   response_example=examples.ARTIFACT_LIST, operation_id="listArtifacts")
     def get(self):
         """List your artifacts: uploads and the products of your orders"""
         return logic.visible_artifacts(current_account())
@@ -48,9 +48,7 @@ class Artifacts(MethodView):
 
 @blp.route("/<artifact_id>")
 class ArtifactById(MethodView):
-    @blp.response(200, ArtifactRTSchema, example=examples.ARTIFACT)
-    @blp.documented_errors(404)
-    @blp.doc(operationId="getArtifact")
+    @blp.operation("getArtifact", 200, ArtifactRTSchema, 404, example=examples.ARTIFACT)
     def get(self, artifact_id):
         """Read an artifact's record"""
         return logic.get_artifact(db_session(), current_account(), artifact_id)

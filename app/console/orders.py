@@ -7,7 +7,7 @@ import click
 
 from app.console.base import ApiGroup, connect
 from app.console.follow import PollingFeed
-from app.console.output import output_option, print_json, print_record, print_table
+from app.console.output import emit, output_option, print_json, print_record, print_table
 from app.console.progress import format_line, watch
 from app.status import OrderStatus
 
@@ -96,11 +96,7 @@ Example:
 @click.argument("order_id")
 @output_option
 def show(order_id: str, output: str) -> None:
-    order = connect().get_order(order_id)
-    if output == "json":
-        print_json(order)
-        return
-    print_record(order, ORDER_FIELDS)
+    emit(connect().get_order(order_id), output, lambda order: print_record(order, ORDER_FIELDS))
 
 
 @orders.command("cancel", help="""Cancel an order: a pending one ends at once, a running one soon after.
@@ -112,11 +108,8 @@ Example:
 @click.argument("order_id")
 @output_option
 def cancel(order_id: str, output: str) -> None:
-    order = connect().cancel_order(order_id)
-    if output == "json":
-        print_json(order)
-        return
-    click.echo(f"cancelling {order['id']} (status {order['status']})")
+    emit(connect().cancel_order(order_id), output,
+         lambda order: click.echo(f"cancelling {order['id']} (status {order['status']})"))
 
 
 @orders.command("logs", help="""Print an order's log lines; with --follow, print new ones as they come

@@ -30,6 +30,14 @@ def error_console() -> Console:
     return Console(stderr=True)
 
 
+def emit(document: Any, output: str, for_people: Callable[[Any], None]) -> None:
+    """The document as JSON for scripts (--output json), or as `for_people` shows it."""
+    if output == "json":
+        print_json(document)
+    else:
+        for_people(document)
+
+
 def print_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True))
 

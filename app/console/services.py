@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from app.console.base import ApiGroup, connect
-from app.console.output import output_option, print_json, print_record, print_table
+from app.console.output import emit, output_option, print_json, print_record, print_table
 from app.status import ServiceStatus
 from workflows.untrusted import MAX_TEXT_BYTES, DocumentError, load_yaml
 
@@ -50,10 +50,10 @@ Example:
 @click.argument("service_id")
 @output_option
 def show(service_id: str, output: str) -> None:
-    service = connect().get_service(service_id)
-    if output == "json":
-        print_json(service)
-        return
+    emit(connect().get_service(service_id), output, _show_service)
+
+
+def _show_service(service) -> None:
     print_record(service, SERVICE_FIELDS)
     print_table(service.get("parameters", []), [("Parameter", "name"), ("Type", "type"), ("Default", "default"),
                                                 ("Optional", "optional"), ("Label", "label")])

@@ -46,8 +46,8 @@ blp = Blueprint("orders", __name__, url_prefix="/1",
 
 @blp.route("/orders")
 class Orders(MethodView):
-    @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE, response_example=examples.ORDER_LIST)
-    @blp.doc(operationId="listOrders")
+    @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE,
+                   response_example=examples.ORDER_LIST, operation_id="listOrders")
     def get(self):
         """List your orders (newest first unless $orderby says otherwise)"""
         return logic.own_orders(current_account())
@@ -72,9 +72,7 @@ class Orders(MethodView):
 @blp.route("/orders/dry-run")
 class OrderDryRun(MethodView):
     @blp.arguments(OrderRequestSchema, example=examples.ORDER_REQUEST)
-    @blp.response(200, OrderDryRunRTSchema, example=examples.ORDER_DRY_RUN)
-    @blp.documented_errors(400, 413, 415, 422)
-    @blp.doc(operationId="dryRunOrder")
+    @blp.operation("dryRunOrder", 200, OrderDryRunRTSchema, 400, 413, 415, 422, example=examples.ORDER_DRY_RUN)
     def post(self, request):
         """See what an order would run, checked and compiled; nothing is stored or submitted"""
         return logic.dry_run_order(db_session(), request, current_app.config["MARKETPLACE"].compile)
@@ -82,9 +80,7 @@ class OrderDryRun(MethodView):
 
 @blp.route("/orders/<order:order_id>")
 class OrderById(MethodView):
-    @blp.response(200, OrderRTSchema, example=examples.ORDER)
-    @blp.documented_errors(404)
-    @blp.doc(operationId="getOrder")
+    @blp.operation("getOrder", 200, OrderRTSchema, 404, example=examples.ORDER)
     def get(self, order_id):
         """Read an order (yours, or one placed for your service)"""
         return logic.get_order(db_session(), current_account(), order_id)
@@ -92,9 +88,7 @@ class OrderById(MethodView):
 
 @blp.route("/orders/<order:order_id>/cancel")
 class OrderCancel(MethodView):
-    @blp.response(202, OrderRTSchema, example={**examples.ORDER, "status": "cancelled"})
-    @blp.documented_errors(403, 404, 409)
-    @blp.doc(operationId="cancelOrder")
+    @blp.operation("cancelOrder", 202, OrderRTSchema, 403, 404, 409, example={**examples.ORDER, "status": "cancelled"})
     def post(self, order_id):
         """Cancel an order: a pending one ends at once, a running one within a worker pass"""
         return logic.cancel_order(db_session(), current_account(), order_id), 202
@@ -102,8 +96,8 @@ class OrderCancel(MethodView):
 
 @blp.route("/orders/<order:order_id>/logs")
 class OrderLogs(MethodView):
-    @blp.list_view(LOG_LIST, OrderLogsRTSchema, LOG_LIST_EXAMPLE, 404, response_example=examples.ORDER_LOGS)
-    @blp.doc(operationId="listOrderLogs")
+    @blp.list_view(LOG_LIST, OrderLogsRTSchema, LOG_LIST_EXAMPLE, 404,
+                   response_example=examples.ORDER_LOGS, operation_id="listOrderLogs")
     def get(self, order_id):
         """Read an order's log lines, optionally within a time window"""
         return logic.order_logs(db_session(), current_account(), order_id)
@@ -134,9 +128,7 @@ class OrderProducts(MethodView):
 
 @blp.route("/orders/<order:order_id>/tasks")
 class OrderTasks(MethodView):
-    @blp.response(200, OrderTasksRTSchema, example=examples.ORDER_TASKS)
-    @blp.documented_errors(404)
-    @blp.doc(operationId="listOrderTasks")
+    @blp.operation("listOrderTasks", 200, OrderTasksRTSchema, 404, example=examples.ORDER_TASKS)
     def get(self, order_id):
         """List the steps an order ran, with their phase and times"""
         return {"tasks": logic.order_tasks(db_session(), current_account(), order_id)}
@@ -144,8 +136,8 @@ class OrderTasks(MethodView):
 
 @blp.route("/services/<service_id>/orders")
 class ServiceOrders(MethodView):
-    @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE, 404, response_example=examples.ORDER_LIST)
-    @blp.doc(operationId="listServiceOrders")
+    @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE, 404,
+                   response_example=examples.ORDER_LIST, operation_id="listServiceOrders")
     def get(self, service_id):
         """List a service's orders: all of them for its provider, your own for anybody else"""
         return logic.service_orders(db_session(), current_account(), service_id)

@@ -54,9 +54,7 @@ class Services(MethodView):
 
 @blp.route("/<service_id>")
 class ServiceById(MethodView):
-    @blp.response(200, ServiceStatusRTSchema, example=examples.SERVICE)
-    @blp.documented_errors(404)
-    @blp.doc(operationId="getService")
+    @blp.operation("getService", 200, ServiceStatusRTSchema, 404, example=examples.SERVICE)
     def get(self, service_id):
         """Read a service"""
         return logic.get_service(db_session(), service_id)
