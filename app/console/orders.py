@@ -6,7 +6,7 @@ import json
 import click
 
 from app.console.base import ApiGroup, connect
-from app.console.follow import PollingFeed
+from app.console.follow import EventFeed
 from app.console.output import emit, output_option, print_json, print_record, print_table
 from app.console.progress import format_line, watch
 from app.status import OrderStatus
@@ -56,8 +56,8 @@ def create(service_id: str, parameters: list[dict], name: str | None, tags: tupl
                **({"tags": list(tags)} if tags else {})}
     order = client.create_order(request)
     if wait:
-        order = (watch(PollingFeed(client, order["id"])) if output == "table"
-                 else list(PollingFeed(client, order["id"]).updates())[-1]).order
+        order = (watch(EventFeed(client, order["id"])) if output == "table"
+                 else list(EventFeed(client, order["id"]).updates())[-1]).order
     if output == "json":
         print_json(order)
     elif not wait:
@@ -124,7 +124,7 @@ Example:
 @output_option
 def logs(order_id: str, follow: bool, output: str) -> None:
     client = connect()
-    feed = PollingFeed(client, order_id)
+    feed = EventFeed(client, order_id)
     updates = feed.updates() if follow else iter([next(feed.updates())])
     for update in updates:
         for line in update.new_lines:
