@@ -8,7 +8,7 @@ import click
 from app.console.base import ApiGroup, connect
 from app.console.follow import EventFeed
 from app.console.output import emit, output_option, print_json, print_record, print_table
-from app.console.progress import format_line, watch
+from app.console.progress import format_event, format_line, watch
 from app.status import OrderStatus
 
 ORDER_FIELDS = [("id", "id"), ("name", "name"), ("service", lambda o: o["service"]["id"]), ("status", "status"),
@@ -129,3 +129,20 @@ def logs(order_id: str, follow: bool, output: str) -> None:
     for update in updates:
         for line in update.new_lines:
             click.echo(json.dumps(line, sort_keys=True) if output == "json" else format_line(line))
+
+
+@orders.command("events", help="""Print an order's events as they happen, until it ends (server-sent
+events: status changes, log batches, steps, products). With --after ID, only those after the
+event ID (a reconnecting script passes the last id it printed).
+
+\b
+Example:
+  marketplace orders events urn:marketplace:order:… --output json
+""")
+@click.argument("order_id")
+@click.option("--after", "last_event_id", type=click.IntRange(min=0), help="Only events after this event id.")
+@click.option("--no-follow", is_flag=True, help="Print the events there are, then stop.")
+@output_option
+def events(order_id: str, last_event_id: int | None, no_follow: bool, output: str) -> None:
+    for event in connect().follow_order_events(order_id, last_event_id=last_event_id, follow=not no_follow):
+        click.echo(json.dumps(event, sort_keys=True) if output == "json" else format_event(event))

@@ -19,6 +19,13 @@ def format_line(line) -> str:
     return f"{line['time']}  [{line['task']}] {line['message']}"
 
 
+def format_event(event) -> str:
+    """One event in a line: its id, time and kind, then what it says."""
+    details = {key: value for key, value in event.items() if key not in ("id", "time", "event", "order-id")}
+    said = "  ".join(f"{key}={value}" for key, value in details.items() if value is not None)
+    return f"{event['id']:>6}  {event['time']}  {event['event']:<8} {said}"
+
+
 def _view(update: OrderUpdate, elapsed: float, lines: deque) -> Group:
     order = update.order
     status = Text.assemble(("order ", "bold"), order["id"], "  ", (order["status"], status_style(order["status"])),

@@ -114,6 +114,10 @@ def test_orders_create_show_list_and_cancel(app, run, tmp_path):
     assert "cancelling" in run("orders", "cancel", order["id"]).stdout
     assert json.loads(run("orders", "show", order["id"], "-o", "json").stdout)["status"] == "cancelled"
     assert run("orders", "logs", order["id"]).stdout == ""
+    events = [json.loads(line) for line in run("orders", "events", order["id"], "-o", "json").stdout.splitlines()]
+    assert [(e["event"], e["status"]) for e in events] == [("status", "pending"), ("status", "cancelled")]
+    after_first = run("orders", "events", order["id"], "--after", str(events[0]["id"]), "--no-follow").stdout
+    assert "cancelled" in after_first and "pending" not in after_first
     assert "is not NAME=VALUE" in run("orders", "create", "urn:acme:service:wc", "-p", "text", code=2).stderr
 
 
