@@ -71,6 +71,10 @@ class Conflict(ApiError, status=HTTPStatus.CONFLICT):
     """409: the resource's state, or a concurrent change, does not allow it."""
 
 
+class Gone(ApiError, status=HTTPStatus.GONE):
+    """410: the record is kept, its content is not (removed at the end of its retention period)."""
+
+
 class TooManyRequests(ApiError, status=HTTPStatus.TOO_MANY_REQUESTS):
     """429: the account holds as much as it may at once; Retry-After says when to try again."""
 

@@ -18,14 +18,13 @@ API_PREFIX = "/1/"
 JSON_BODY_METHODS = ("POST", "PUT", "PATCH")
 CHECKED_HEADERS = ("Idempotency-Key",)
 _UNREAD = object()
-_RAW_BODY_VIEWS: set = set()
 RAW_BODY_MAX_BYTES = 2**62  # (None would mean the app-wide limit) the view limits what it streams
 
 
 def accept_raw_body(view):
     """Mark a view whose body is content of any type and size (an upload it streams and limits
     itself), not JSON: the JSON and body-size checks here leave it alone."""
-    _RAW_BODY_VIEWS.add(f"{view.__module__}.{view.__qualname__}")
+    view.takes_raw_body = True
     return view
 
 
@@ -52,7 +51,7 @@ def _takes_raw_body() -> bool:
     view = current_app.view_functions.get(request.endpoint)
     view_class = getattr(view, "view_class", None)
     method = getattr(view_class, request.method.lower(), None)
-    return method is not None and f"{method.__module__}.{method.__qualname__}" in _RAW_BODY_VIEWS
+    return getattr(method, "takes_raw_body", False)
 
 
 def _limits() -> RequestLimits:

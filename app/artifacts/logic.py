@@ -7,12 +7,11 @@ import mimetypes
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
-from http import HTTPStatus
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.api_errors import ApiError, Conflict, InvalidParameterValue, NotFound
+from app.api_errors import ApiError, Conflict, Gone, InvalidParameterValue, NotFound
 from app.artifacts.models import ARTIFACT_ID_LENGTH, Artifact, ArtifactUse
 from app.artifacts.storage import ContentTooLarge, Store, Stored
 from app.config import ArtifactSettings
@@ -21,10 +20,6 @@ from app.status import ArtifactStatus
 
 ID_PREFIX = "urn:marketplace:artifact:"
 DEFAULT_MIME_TYPE = "application/octet-stream"
-
-
-class ContentGone(ApiError, status=HTTPStatus.GONE):
-    """The record is kept, its content is not (removed at the end of its retention period)."""
 
 
 def new_artifact_id() -> str:
@@ -118,7 +113,7 @@ def input_of_order(session: Session, order_id: str, artifact_id: str) -> Artifac
 
 def readable_content(artifact: Artifact) -> Artifact:
     if artifact.status == ArtifactStatus.EXPIRED:
-        raise ContentGone("the artifact's retention period is over: its content was removed", id=artifact.id)
+        raise Gone("the artifact's retention period is over: its content was removed", id=artifact.id)
     if artifact.status != ArtifactStatus.READY:
         raise Conflict("the artifact's upload is not complete: its content cannot be read yet", id=artifact.id,
                        name="status", value=artifact.status)

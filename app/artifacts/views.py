@@ -6,6 +6,7 @@ from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 
 from app import examples
+from app.api_errors import Gone
 from app.artifacts import logic
 from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
 from app.artifacts.schemas import ArtifactListRTSchema, ArtifactRTSchema, UploadHeaderSchema, UploadQuerySchema
@@ -102,6 +103,6 @@ def download(store: Store, artifact, redirect: bool) -> Response:
     try:
         chunks = store.read(artifact.storage_key, start, stop)
     except ContentMissing:
-        raise logic.ContentGone("the artifact's content is gone", id=artifact.id) from None
+        raise Gone("the artifact's content is gone", id=artifact.id) from None
     headers["Content-Length"] = str(stop - start)
     return Response(chunks, status=status, headers=headers, mimetype=artifact.mime_type, direct_passthrough=True)

@@ -28,6 +28,7 @@ def order_to_end(backend: LocalBackend, order_id: str) -> float:
     began = time.perf_counter()
     backend.submit(Submission(order_id, "urn:bench:service:true", WORKFLOW, []))
     while (seen := backend.observe(order_id, 0)).phase not in (Phase.SUCCEEDED, Phase.FAILED, Phase.GONE):
+        assert time.perf_counter() - began < 60, f"the order did not end in a minute: {seen}"
         time.sleep(0.002)
     assert seen.phase == Phase.SUCCEEDED, seen
     backend.forget(order_id)
