@@ -4,6 +4,7 @@ app.bounded_json, its nesting, numbers, strings, lists and characters. The body 
 here once; views get it through webargs, which asks `json_body()`."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import marshmallow as ma
@@ -33,9 +34,27 @@ RAW_BODY = {"required": False, "description": "The content (none: an empty file)
 RAW_BODY_CHUNK_BYTES = 1024 * 1024
 
 
-def raw_body_chunks():
-    """A raw body as it arrives, a chunk at a time (never whole in memory)."""
-    return iter(lambda: request.stream.read(RAW_BODY_CHUNK_BYTES), b"")
+def raw_body_chunks() -> Iterator[bytearray]:
+    """A raw body as it arrives, a chunk at a time (never whole in memory). Each chunk is filled
+    to RAW_BODY_CHUNK_BYTES (but the last) straight from the socket: a read returns what one
+    receive gave, often a few KiB, and every chunk costs a trip through the store and its hash.
+    If the sender breaks off, what did arrive is still given (a resumable upload keeps it)
+    before the error."""
+    stream = request.stream
+    while True:
+        chunk, filled, broken_off = bytearray(RAW_BODY_CHUNK_BYTES), 0, None
+        with memoryview(chunk) as free:
+            try:
+                while filled < RAW_BODY_CHUNK_BYTES and (received := stream.readinto(free[filled:])):
+                    filled += received
+            except Exception as error:
+                broken_off = error
+        if filled:  # (a slice, not a resize: an error's traceback may still hold views of the chunk)
+            yield chunk if filled == RAW_BODY_CHUNK_BYTES else chunk[:filled]
+        if broken_off is not None:
+            raise broken_off
+        if filled < RAW_BODY_CHUNK_BYTES:
+            return
 
 
 def raw_body_mime_type() -> str | None:

@@ -104,12 +104,15 @@ class ApiClient:
 
 @pytest.fixture
 def api_url(app):
-    """The app served over HTTP in a thread, for clients of their own (tus, the Job helpers)."""
+    """The app served over HTTP in a thread by the embedded default's server, for clients of
+    their own (tus, the Job helpers)."""
     import threading
 
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    from app.embedded_server import EmbeddedRequestHandler
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=EmbeddedRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -183,6 +183,8 @@ class S3Store:
             "Bucket": self.bucket, "Key": key, "ResponseContentType": mime_type,
             "ResponseContentDisposition": content_disposition(file_name)})
 
+    def local_file(self, key: str) -> None:
+        return None
 
     # --- resumable uploads ---------------------------------------------------------------------
 

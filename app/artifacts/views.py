@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
+from werkzeug.wsgi import wrap_file
 
 from app import examples
 from app.api_errors import Gone
 from app.artifacts import logic
 from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
 from app.artifacts.schemas import ArtifactListRTSchema, ArtifactRTSchema, UploadHeaderSchema, UploadQuerySchema
-from app.artifacts.storage import ContentMissing, Store, content_disposition
+from app.artifacts.storage import CHUNK_BYTES, ContentMissing, Store, content_disposition
 from app.auth import current_account, current_workload_order
 from app.extensions import Blueprint, artifact_store, db_session
 from app.request_guards import RAW_BODY, accept_raw_body, raw_body_chunks, raw_body_mime_type
@@ -101,8 +102,12 @@ def download(store: Store, artifact, redirect: bool) -> Response:
         (start, stop), status = bounds, 206
         headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
     try:
-        chunks = store.read(artifact.storage_key, start, stop)
+        whole_file = store.local_file(artifact.storage_key) if status == 200 else None
+        # A server's file wrapper may send a local file with sendfile (gunicorn's, and the
+        # embedded server's: app/server_errors.py); a range, or remote content, goes in chunks.
+        body = (wrap_file(request.environ, whole_file, CHUNK_BYTES) if whole_file is not None
+                else store.read(artifact.storage_key, start, stop))
     except ContentMissing:
         raise Gone("the artifact's content is gone", id=artifact.id) from None
     headers["Content-Length"] = str(stop - start)
-    return Response(chunks, status=status, headers=headers, mimetype=artifact.mime_type, direct_passthrough=True)
+    return Response(body, status=status, headers=headers, mimetype=artifact.mime_type, direct_passthrough=True)
