@@ -48,6 +48,8 @@ def _deliveries_of_status_events(session: Session, _context, _instances) -> None
     if not events:
         return
     last_seen: dict[str, str | None] = {}
+    # A new order is pending in the session, not yet in its identity map (nor in the database).
+    new_orders = {item.id: item for item in session.new if isinstance(item, Order)}
     with session.no_autoflush:
         for event in sorted(events, key=lambda item: item.time):
             status = event.data.get("status")
@@ -56,7 +58,7 @@ def _deliveries_of_status_events(session: Session, _context, _instances) -> None
             if last_seen[event.order_id] == status:
                 continue  # only the status message changed
             last_seen[event.order_id] = status
-            order = session.get(Order, event.order_id)
+            order = new_orders.get(event.order_id) or session.get(Order, event.order_id)
             if order is None:
                 continue
             for url in _targets(session, order):
