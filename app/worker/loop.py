@@ -61,7 +61,7 @@ class Worker:
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
         self.backend.start(stop)
-        Dispatcher(self._database, self._config).start(stop)  # webhooks: beside the loop, never in it
+        Dispatcher(self._database, self._config, metrics=self.metrics).start(stop)  # beside the loop, never in it
         while not stop.is_set():
             try:
                 busy = self.run_once()

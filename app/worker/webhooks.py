@@ -21,6 +21,7 @@ from app.status import AttemptOutcome, DeliveryStatus
 from app.webhooks import deliveries, payload, sender
 from app.webhooks.models import WebhookDelivery
 from app.webhooks.secrets import signing_secrets
+from app.worker.health import WorkerMetrics
 
 log = logging.getLogger(__name__)
 LEASE_MARGIN_SECONDS = 60  # beyond the timeouts: rendering and recording
@@ -37,13 +38,14 @@ def sign(secrets: list[str], delivery_id: str, body: str, when: datetime | None 
 
 class Dispatcher:
     def __init__(self, database: Database, config: Config, app: Flask | None = None,
-                 resolve: Resolver | None = None):
+                 resolve: Resolver | None = None, metrics: WorkerMetrics | None = None):
         self._database = database
         self._config = config
         self._settings = config.webhooks
         self._app = app
         self._app_lock = threading.Lock()
         self._resolve = resolve
+        self._metrics = metrics
         self._in_flight = 0
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(self._settings.concurrency, thread_name_prefix="webhook")
@@ -102,6 +104,8 @@ class Dispatcher:
             session.close()
             outcome = sender.post(url, body.encode(), sign(secrets, delivery_id, body), self._settings,
                                   self._resolve)
+            if self._metrics is not None:
+                self._metrics.webhook_attempts.labels(str(outcome.outcome)).inc()
             done = deliveries.record_attempt(session, delivery_id, outcome, self._settings.first_retry_seconds,
                                              self._settings.max_retry_interval_seconds)
             level = logging.INFO if outcome.outcome == AttemptOutcome.SUCCEEDED else logging.WARNING

@@ -103,14 +103,14 @@ def receiver():
 
 @pytest.fixture
 def dispatcher(app, config):
-    """`dispatcher(resolve=None)`: a webhook dispatcher running on a thread until the test ends."""
+    """`dispatcher(resolve=None, metrics=None)`: a webhook dispatcher running on a thread until the test ends."""
     from app.worker.webhooks import Dispatcher
 
     stops, threads = [], []
 
-    def start(resolve=None) -> Dispatcher:
+    def start(resolve=None, metrics=None) -> Dispatcher:
         stop = threading.Event()
-        running = Dispatcher(app.extensions["database"], config, app=app, resolve=resolve)
+        running = Dispatcher(app.extensions["database"], config, app=app, resolve=resolve, metrics=metrics)
         threads.append(running.start(stop))
         stops.append(stop)
         return running

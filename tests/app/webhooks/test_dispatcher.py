@@ -13,6 +13,7 @@ from standardwebhooks import Webhook
 from app import callback_urls
 from app.callback_urls import parse_networks
 from app.config import WebhookSettings
+from app.worker.health import WorkerMetrics
 from tests.app.webhooks.conftest import until
 
 
@@ -43,8 +44,10 @@ def test_a_receiver_verifies_the_signature_and_sees_a_retry_after_answering_500(
     hooks = receiver([500, 200])
     order = place(bob, service, hooks.url)
     secret = bob.get("/1/webhooks/secret").get_json()["secret"]
-    dispatcher()
+    metrics = WorkerMetrics()
+    dispatcher(metrics=metrics)
     (delivery,) = until(lambda: finished(bob, order), what="the delivery succeeded")
+    assert [metrics.webhook_attempts.labels(outcome)._value.get() for outcome in ("failed", "succeeded")] == [1, 1]
     assert delivery["status"] == "succeeded" and delivery["type"] == "order.pending"
     assert [(a["number"], a["outcome"], a.get("status-code")) for a in delivery["attempts"]] == [
         (1, "failed", 500), (2, "succeeded", 200)]
