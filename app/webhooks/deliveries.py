@@ -73,6 +73,13 @@ def claim_due(session: Session, limit: int, lease_seconds: float, retry_seconds:
     if limit <= 0:
         return []
     now = utcnow()
+    # Past its time and its lease: its dispatchers kept dying before recording an attempt.
+    session.execute(
+        sa.update(WebhookDelivery)
+        .where(WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now,
+               WebhookDelivery.deadline < now - timedelta(seconds=lease_seconds))
+        .values(status=DeliveryStatus.FAILED, next_attempt_at=None, finished_at=now)
+        .execution_options(synchronize_session=False))
     candidates = list(session.scalars(
         sa.select(WebhookDelivery.id).where(WebhookDelivery.status == DeliveryStatus.PENDING,
                                             WebhookDelivery.next_attempt_at <= now)

@@ -15,10 +15,11 @@ from standardwebhooks import Webhook
 
 from app.callback_urls import Resolver
 from app.config import Config
-from app.db import Database
+from app.db import Database, utcnow
 from app.orders.models import Order
 from app.status import AttemptOutcome, DeliveryStatus
 from app.webhooks import deliveries, payload, sender
+from app.webhooks.deliveries import Outcome
 from app.webhooks.models import WebhookDelivery
 from app.webhooks.secrets import signing_secrets
 from app.worker.health import WorkerMetrics
@@ -118,11 +119,24 @@ class Dispatcher:
     def _deliver(self, delivery_id: str) -> None:
         try:
             self.deliver(delivery_id)
-        except Exception:  # the lease runs out and the delivery is tried again
+        except Exception as error:
             log.exception("webhook %s could not be attempted", delivery_id)
+            self._record_failure(delivery_id, error)
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+    def _record_failure(self, delivery_id: str, error: Exception) -> None:
+        """An attempt that failed on our side counts as one (else the lease runs out and it is tried again)."""
+        session = self._database.sessions()
+        try:
+            deliveries.record_attempt(session, delivery_id, Outcome(
+                AttemptOutcome.FAILED, utcnow(), 0, error=f"the platform could not send it: {type(error).__name__}"),
+                self._settings.first_retry_seconds, self._settings.max_retry_interval_seconds)
+        except Exception:
+            log.exception("webhook %s: its failed attempt could not be recorded", delivery_id)
+        finally:
+            session.close()
 
     def _render(self, session, delivery: WebhookDelivery) -> str:
         app = self._flask_app()

@@ -242,3 +242,38 @@ def test_a_large_order_is_sent_without_its_lists(app, service, bob):
     assert whole["data"] == placed and "truncated" not in whole
     assert small["truncated"] is True and "tags" not in small["data"]
     assert small["data"]["id"] == placed["id"] and small["data"]["status"] == "pending"
+
+
+def test_a_delivery_that_cannot_be_rendered_counts_its_attempts_and_ends(service, bob, app, config, monkeypatch):
+    from app.webhooks import payload
+    from app.worker.webhooks import Dispatcher
+
+    def broken(*_args):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(payload, "render", broken)
+    order = place(bob, service, "https://93.184.215.14/hooks")
+    quick = replace(config, webhooks=replace(config.webhooks, retry_seconds=1))
+    stop = threading.Event()
+    thread = Dispatcher(app.extensions["database"], quick, app=app).start(stop)
+    try:
+        (delivery,) = until(lambda: finished(bob, order), what="the delivery ended")
+    finally:
+        stop.set()
+        thread.join(10)
+    assert delivery["status"] == "failed"
+    assert {a["error"] for a in delivery["attempts"]} == {"the platform could not send it: RuntimeError"}
+
+
+def test_a_delivery_whose_dispatchers_kept_dying_past_its_time_ends_failed(service, bob, app):
+    from app.webhooks.deliveries import claim_due
+
+    order = place(bob, service, "https://93.184.215.14/hooks")
+    session = app.extensions["database"].sessions()
+    try:
+        assert len(claim_due(session, 5, lease_seconds=0.1, retry_seconds=0.1)) == 1  # then the dispatcher dies
+        until(lambda: finished(bob, order), step=lambda: claim_due(session, 5, lease_seconds=0.1, retry_seconds=0.1),
+              what="the delivery failed")  # a dispatcher that claims and dies, again and again
+    finally:
+        session.close()
+    (delivery,) = deliveries(bob, order)
+    assert delivery["status"] == "failed" and delivery["attempts"] == []
