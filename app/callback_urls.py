@@ -115,10 +115,11 @@ def _parts(url: str) -> tuple[SplitResult, str, int]:
 def check_callback(url: str, allowed: Iterable[IPNetwork] = (), resolve: Resolver | None = None) -> CallbackTarget:
     """Parse, resolve and check a callback URL; raises ForbiddenCallback saying why not."""
     parts, host, port = _parts(url)
+    literal = True
     try:
-        literal = ipaddress.ip_address(host)
-        texts = [str(literal)]
+        texts = [str(ipaddress.ip_address(host))]
     except ValueError:
+        literal = False
         try:
             texts = (resolve or default_resolve)(host, port)
         except (OSError, UnicodeError):
@@ -131,8 +132,8 @@ def check_callback(url: str, allowed: Iterable[IPNetwork] = (), resolve: Resolve
         address = ipaddress.ip_address(text)
         reason = refusal(address, allowed)
         if reason:
-            raise ForbiddenCallback(f"the host {host} resolves to {address}, {reason}: callbacks must reach "
-                                    "public addresses")
+            where = f"{address} is" if literal else f"the host {host} resolves to {address},"
+            raise ForbiddenCallback(f"{where} {reason}: callbacks must reach public addresses")
         addresses.append(address)
     path = parts.path or "/"
     if parts.query:

@@ -63,6 +63,12 @@ def test_malformed_urls_are_refused_saying_why(url, message):
         check_callback(url, resolve=resolving("93.184.215.14"))
 
 
+@pytest.mark.parametrize("url", ["http://0x7f.1/", "http://2130706433/", "http://017700000001/", "http://127.1/"])
+def test_numeric_spellings_of_loopback_are_refused_as_the_resolver_reads_them(url):
+    with pytest.raises(ForbiddenCallback, match="resolves to 127.0.0.1, a loopback address"):
+        check_callback(url)
+
+
 def test_a_name_is_refused_if_any_of_its_addresses_is_inside():
     with pytest.raises(ForbiddenCallback, match="resolves to 10.0.0.5, a private address"):
         check_callback("https://hooks.example.org/x", resolve=resolving("93.184.215.14", "10.0.0.5"))
@@ -78,7 +84,7 @@ def test_a_name_that_does_not_resolve_is_refused():
 def test_literal_addresses_are_checked_without_resolving():
     def must_not_resolve(_host, _port):
         raise AssertionError("resolved a literal")
-    with pytest.raises(ForbiddenCallback, match="loopback"):
+    with pytest.raises(ForbiddenCallback, match=r"^::1 is a loopback address"):
         check_callback("http://[::1]:8080/x", resolve=must_not_resolve)
     with pytest.raises(ForbiddenCallback, match="link-local"):
         check_callback("http://169.254.169.254/latest/meta-data/", resolve=must_not_resolve)
