@@ -13,6 +13,7 @@ from app.console.artifacts import artifacts
 from app.console.login import login
 from app.console.orders import orders
 from app.console.services import services
+from app.console.webhooks import webhooks
 
 DEFAULT_SPEC_PATH = Path("openapi/openapi.json")
 
@@ -181,7 +182,7 @@ def render_spec(spec: dict) -> str:
     return json.dumps(spec, indent=2, sort_keys=True) + "\n"
 
 
-for command in (login, services, orders, artifacts):
+for command in (login, services, orders, artifacts, webhooks):
     main.add_command(command)
 
 

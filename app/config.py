@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.callback_urls import IPNetwork, parse_networks
 from workflows.backends.sandbox import SANDBOX_MODES, Limits, SandboxSettings
 from workflows.settings import ArtifactRepositoryRef, CompileSettings, parse_resource_kinds
 
@@ -254,6 +255,50 @@ def _event_streams(env: Mapping[str, str]) -> EventStreamSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """Signed callbacks on order status changes (app.webhooks), sent by the worker's dispatcher."""
+
+    # Networks callbacks may reach although they are not public (loopback, private, link-local):
+    # for development and for receivers inside the operator's own network.
+    allowed_networks: tuple[IPNetwork, ...] = ()
+    retry_seconds: int = 24 * 3600       # after the first attempt; then the delivery is failed
+    first_retry_seconds: float = 5.0     # doubles each attempt, with jitter
+    max_retry_interval_seconds: int = 3600
+    connect_timeout_seconds: float = 3.0
+    read_timeout_seconds: float = 10.0
+    concurrency: int = 8                 # deliveries in flight per worker process
+    max_payload_bytes: int = 256 * 1024  # a larger order is sent without its parameters and products
+    endpoints_per_account: int = 10
+    poll_seconds: float = 0.5
+    # The base of the links in the payload (the dispatcher renders outside any request).
+    public_url: str = "http://localhost:8080"
+
+
+def _webhooks(env: Mapping[str, str], api_url_for_workloads: str | None) -> WebhookSettings:
+    defaults = WebhookSettings()
+    try:
+        allowed = parse_networks(env.get("MARKETPLACE_WEBHOOK_ALLOWED_NETWORKS") or "")
+    except ValueError as error:
+        raise ConfigError(f"MARKETPLACE_WEBHOOK_ALLOWED_NETWORKS must list CIDR networks: {error}") from None
+    return WebhookSettings(
+        allowed_networks=allowed,
+        retry_seconds=_int(env, "MARKETPLACE_WEBHOOK_RETRY_SECONDS", defaults.retry_seconds),
+        first_retry_seconds=_int(env, "MARKETPLACE_WEBHOOK_FIRST_RETRY_SECONDS", int(defaults.first_retry_seconds),
+                                 minimum=1),
+        max_retry_interval_seconds=_int(env, "MARKETPLACE_WEBHOOK_MAX_RETRY_INTERVAL_SECONDS",
+                                        defaults.max_retry_interval_seconds, minimum=1),
+        connect_timeout_seconds=_int(env, "MARKETPLACE_WEBHOOK_CONNECT_TIMEOUT_SECONDS",
+                                     int(defaults.connect_timeout_seconds), minimum=1, maximum=60),
+        read_timeout_seconds=_int(env, "MARKETPLACE_WEBHOOK_READ_TIMEOUT_SECONDS", int(defaults.read_timeout_seconds),
+                                  minimum=1, maximum=300),
+        concurrency=_int(env, "MARKETPLACE_WEBHOOK_CONCURRENCY", defaults.concurrency, minimum=1, maximum=256),
+        max_payload_bytes=_bytes(env, "MARKETPLACE_WEBHOOK_MAX_PAYLOAD_BYTES", defaults.max_payload_bytes),
+        endpoints_per_account=_int(env, "MARKETPLACE_WEBHOOK_ENDPOINTS_PER_ACCOUNT", defaults.endpoints_per_account,
+                                   minimum=1),
+        public_url=(env.get("MARKETPLACE_PUBLIC_URL") or api_url_for_workloads or defaults.public_url).rstrip("/"))
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the application reads from its environment, resolved once."""
 
@@ -274,6 +319,7 @@ class Config:
     accounts: AccountLimits = field(default_factory=AccountLimits)
     artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
     events: EventStreamSettings = field(default_factory=EventStreamSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @property
     def runs_dir(self) -> Path:
@@ -335,6 +381,7 @@ class Config:
             accounts=_account_limits(env),
             artifacts=_artifacts(env),
             events=_event_streams(env),
+            webhooks=_webhooks(env, compile_settings.api_url_for_workloads),
             sandbox=_sandbox(env),
             log_format=log_format,
             log_level=env.get("MARKETPLACE_LOG_LEVEL") or "INFO",

@@ -35,6 +35,11 @@ ORDER_REQUEST = {
     "parameters": [{"name": "scene", "value": "S2A_20260601"}, {"name": "threshold", "value": 0.4}],
     "tags": ["field-12"]}
 
+# A public address written as such: an example must pass the callback checks without a resolver.
+WEBHOOK_URL = "https://93.184.215.14/marketplace/hooks"
+
+WEBHOOK_REQUEST = {"url": WEBHOOK_URL}
+
 # --- responses --------------------------------------------------------------------------------
 
 _SERVICE_LINKS = _links(f"/1/services/{SERVICE_ID}", "ServiceStatusRT")
@@ -87,3 +92,21 @@ ORDER_DRY_RUN = {
                      {"name": "main", "image": "ghcr.io/acme/ndvi:1.2",
                       "command": ["python", "-m", "ndvi", "--scene", "S2A_20260601", "--threshold", "0.4"]}]}}}},
     "valid": True, "problems": []}
+
+WEBHOOK_ID = "urn:marketplace:webhook:0e5cfa2e-6a43-4d55-9d0b-3d8d3c0e8a51"
+
+WEBHOOK = {"id": WEBHOOK_ID, "url": WEBHOOK_URL, "created-at": WHEN,
+           "links": _links(f"/1/webhooks/{WEBHOOK_ID}", "WebhookRT")}
+
+WEBHOOK_LIST = {"links": _list_links("/1/webhooks"), "webhooks": [WEBHOOK]}
+
+WEBHOOK_SECRET = {"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "created-at": WHEN}
+
+DELIVERY_LIST = {"links": _list_links(f"{_ORDER_PATH}/deliveries"), "deliveries": [{
+    "id": "msg_2b1f6c0e1f0a4f5c9a8e3d7b6c5a4f3e", "type": "order.succeeded", "url": WEBHOOK_URL,
+    "status": "succeeded", "created-at": WHEN, "finished-at": "2026-06-01T12:00:07+00:00",
+    "attempts": [{"number": 1, "started-at": "2026-06-01T12:00:01+00:00", "duration-ms": 5012, "outcome": "failed",
+                  "error": "no answer within 5 s"},
+                 {"number": 2, "started-at": "2026-06-01T12:00:06+00:00", "duration-ms": 38, "outcome": "succeeded",
+                  "status-code": 200}],
+    "links": {"order": f"{BASE}{_ORDER_PATH}"}}]}

@@ -49,12 +49,17 @@ def create_app(config: Config | None = None) -> Flask:
     from app.orders.views import OrderIdConverter
     from app.orders.views import blp as orders_blueprint
     from app.services.views import blp as services_blueprint
+    from app.webhooks.views import WebhookIdConverter
+    from app.webhooks.views import blp as webhooks_blueprint
     app.url_map.converters["order"] = OrderIdConverter
     api.register_converter(OrderIdConverter, lambda _converter: OrderIdConverter.SCHEMA)
+    app.url_map.converters["webhook"] = WebhookIdConverter
+    api.register_converter(WebhookIdConverter, lambda _converter: WebhookIdConverter.SCHEMA)
     api.register_blueprint(services_blueprint)
     api.register_blueprint(orders_blueprint)
     api.register_blueprint(artifacts_blueprint)
     api.register_blueprint(uploads_blueprint)
+    api.register_blueprint(webhooks_blueprint)
     app.register_blueprint(docs_assets)
     return app
 

@@ -68,3 +68,15 @@ class ArtifactStatus(StrEnum):
     UPLOADING = "uploading"  # a resumable upload has begun and is not complete
     READY = "ready"          # the content can be downloaded
     EXPIRED = "expired"      # a product past its retention period: its content was removed
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"      # waits for its next attempt (or is being attempted)
+    SUCCEEDED = "succeeded"  # the receiver answered 2xx
+    FAILED = "failed"        # refused address, or no 2xx before its retry time ran out
+
+
+class AttemptOutcome(StrEnum):
+    SUCCEEDED = "succeeded"  # a 2xx answer
+    FAILED = "failed"        # another answer, or no answer (timeout, connection refused, TLS)
+    REFUSED = "refused"      # the callback resolved to an address callbacks may not reach

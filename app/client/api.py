@@ -17,6 +17,7 @@ from app.client.errors import ApiError
 from app.client.models import (
     Artifact,
     ArtifactList,
+    DeliveryList,
     ListOptions,
     Order,
     OrderDryRun,
@@ -29,6 +30,9 @@ from app.client.models import (
     Service,
     ServiceDescription,
     ServiceList,
+    Webhook,
+    WebhookList,
+    WebhookSecret,
 )
 
 CHUNK_BYTES = 1024 * 1024
@@ -210,6 +214,37 @@ class MarketplaceClient:
         """For an order's own workload, with the order's token: a file it produced."""
         return self._json("POST", f"/1/orders/{_segment(order_id)}/products", params={"name": name},
                           **_streamed_body(file, mime_type))
+
+    @operation("listOrderDeliveries")
+    def list_order_deliveries(self, order_id: str, **options: Unpack[ListOptions]) -> DeliveryList:
+        """The webhook deliveries of your order, each with its attempts."""
+        return self._json("GET", f"/1/orders/{_segment(order_id)}/deliveries", params=_list_params(options))
+
+    # --- webhooks ----------------------------------------------------------------------------
+
+    @operation("listWebhooks")
+    def list_webhooks(self, **options: Unpack[ListOptions]) -> WebhookList:
+        return self._json("GET", "/1/webhooks", params=_list_params(options))
+
+    @operation("createWebhook")
+    def create_webhook(self, url: str) -> Webhook:
+        return self._json("POST", "/1/webhooks", json={"url": url})
+
+    @operation("getWebhook")
+    def get_webhook(self, webhook_id: str) -> Webhook:
+        return self._json("GET", f"/1/webhooks/{_segment(webhook_id)}")
+
+    @operation("deleteWebhook")
+    def delete_webhook(self, webhook_id: str) -> None:
+        self._send("DELETE", f"/1/webhooks/{_segment(webhook_id)}")
+
+    @operation("getWebhookSecret")
+    def get_webhook_secret(self) -> WebhookSecret:
+        return self._json("GET", "/1/webhooks/secret")
+
+    @operation("rotateWebhookSecret")
+    def rotate_webhook_secret(self) -> WebhookSecret:
+        return self._json("POST", "/1/webhooks/secret/rotate")
 
     # --- artifacts ---------------------------------------------------------------------------
 

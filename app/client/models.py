@@ -55,13 +55,15 @@ class ServiceList(TypedDict):
 
 
 OrderRequest = TypedDict("OrderRequest", {
-    "service-id": str, "name": NotRequired[str], "parameters": list[ParameterValue], "tags": NotRequired[list[str]]})
+    "service-id": str, "name": NotRequired[str], "parameters": list[ParameterValue], "tags": NotRequired[list[str]],
+    "callback": NotRequired[str]})
 
 Order = TypedDict("Order", {
     "id": str, "name": NotRequired[str], "status": str, "status-message": NotRequired[str],
     "ordered-at": str, "started-at": NotRequired[str], "finished-at": NotRequired[str],
     "service": Ref, "account": Ref, "parameters": list[ParameterValue], "tags": NotRequired[list[str]],
-    "inputs": NotRequired[list[dict[str, Any]]], "products": NotRequired[list[dict[str, Any]]], "links": Links})
+    "inputs": NotRequired[list[dict[str, Any]]], "products": NotRequired[list[dict[str, Any]]],
+    "callback": NotRequired[str], "links": Links})
 
 
 class OrderList(TypedDict):
@@ -126,3 +128,27 @@ class ListOptions(TypedDict, total=False):
 # One event of an order's stream: its kind (`event`) and its data (status: status, status-message;
 # logs: count, first-seq, last-seq, logs; task: the task's keys; product: artifact-id, name, ...).
 OrderEvent = TypedDict("OrderEvent", {"event": str, "id": int, "order-id": str, "time": str})
+
+
+Webhook = TypedDict("Webhook", {"id": str, "url": str, "created-at": str, "links": Links})
+
+
+class WebhookList(TypedDict):
+    webhooks: list[Webhook]
+    links: ListLinks
+
+
+WebhookSecret = TypedDict("WebhookSecret", {"secret": str, "created-at": str,
+                                            "previous-valid-until": NotRequired[str]})
+
+Attempt = TypedDict("Attempt", {"number": int, "started-at": str, "duration-ms": int, "outcome": str,
+                                "status-code": NotRequired[int], "error": NotRequired[str]})
+
+Delivery = TypedDict("Delivery", {"id": str, "type": str, "url": str, "status": str, "created-at": str,
+                                  "next-attempt-at": NotRequired[str], "finished-at": NotRequired[str],
+                                  "attempts": list[Attempt], "links": dict[str, str]})
+
+
+class DeliveryList(TypedDict):
+    deliveries: list[Delivery]
+    links: ListLinks

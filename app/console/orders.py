@@ -14,6 +14,7 @@ from app.status import OrderStatus
 ORDER_FIELDS = [("id", "id"), ("name", "name"), ("service", lambda o: o["service"]["id"]), ("status", "status"),
                 ("status-message", "status-message"), ("ordered-at", "ordered-at"), ("started-at", "started-at"),
                 ("finished-at", "finished-at"), ("tags", "tags"),
+                ("callback", "callback"),
                 ("parameters", lambda o: [f"{p['name']}={p['value']}" for p in o.get("parameters", [])]),
                 ("products", lambda o: [p.get("name") or p["id"] for p in o.get("products", [])])]
 LIST_COLUMNS = [("ID", "id"), ("Service", lambda o: o["service"]["id"]), ("Status", "status"),
@@ -47,13 +48,15 @@ Example:
               help="A parameter's value (repeat for each).")
 @click.option("--name", default=None, help="A label for the order.")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeat for each).")
+@click.option("--callback", default=None, metavar="URL",
+              help="POST the order, signed, to URL on each change of its status (see `marketplace webhooks`).")
 @click.option("--wait", is_flag=True, help="Follow the order to its end; the exit code says whether it succeeded.")
 @output_option
-def create(service_id: str, parameters: list[dict], name: str | None, tags: tuple[str, ...], wait: bool,
-           output: str) -> None:
+def create(service_id: str, parameters: list[dict], name: str | None, tags: tuple[str, ...], callback: str | None,
+           wait: bool, output: str) -> None:
     client = connect()
     request = {"service-id": service_id, "parameters": parameters, **({"name": name} if name else {}),
-               **({"tags": list(tags)} if tags else {})}
+               **({"tags": list(tags)} if tags else {}), **({"callback": callback} if callback else {})}
     order = client.create_order(request)
     if wait:
         order = (watch(EventFeed(client, order["id"])) if output == "table"
@@ -146,3 +149,26 @@ Example:
 def events(order_id: str, last_event_id: int | None, no_follow: bool, output: str) -> None:
     for event in connect().follow_order_events(order_id, last_event_id=last_event_id, follow=not no_follow):
         click.echo(json.dumps(event, sort_keys=True) if output == "json" else format_event(event))
+
+
+DELIVERY_COLUMNS = [("ID", "id"), ("Type", "type"), ("URL", "url"), ("Status", "status"),
+                    ("Attempts", lambda d: len(d["attempts"])),
+                    ("Last answer", lambda d: (d["attempts"][-1].get("status-code") or d["attempts"][-1].get("error"))
+                     if d["attempts"] else "")]
+
+
+@orders.command("deliveries", help="""List the webhook deliveries of an order, with their attempts.
+
+\b
+Example:
+  marketplace orders deliveries urn:marketplace:order:… --output json
+""")
+@click.argument("order_id")
+@output_option
+def deliveries(order_id: str, output: str) -> None:
+    client = connect()
+    found = [item for page in client.pages(client.list_order_deliveries(order_id)) for item in page["deliveries"]]
+    if output == "json":
+        print_json(found)
+        return
+    print_table(found, DELIVERY_COLUMNS)

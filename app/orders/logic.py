@@ -16,6 +16,7 @@ from app.api_errors import ApiError, Conflict, Forbidden, InvalidParameterValue,
 from app.artifacts import logic as artifacts
 from app.artifacts.models import Artifact
 from app.artifacts.storage import ContentTooLarge, Store
+from app.callback_urls import IPNetwork, require_callback
 from app.config import AccountLimits, ArtifactSettings
 from app.db import ID_LENGTH, utcnow
 from app.orders import events
@@ -101,7 +102,7 @@ def _check_active_orders(session: Session, account: str, limit: int) -> None:
 
 
 def place_order(session: Session, account: str, request: dict[str, Any], limits: AccountLimits,
-                idempotency_key: str | None = None) -> tuple[Order, bool]:
+                idempotency_key: str | None = None, callback_networks: Iterable[IPNetwork] = ()) -> tuple[Order, bool]:
     """Check the values against the service's definitions and keep them with a snapshot of its
     workflow. Returns the order and whether it is new (False: replayed by Idempotency-Key)."""
     digest = request_digest(request)
@@ -109,13 +110,16 @@ def place_order(session: Session, account: str, request: dict[str, Any], limits:
         return _replay(existing, digest)
     service = _orderable_service(session, request["service_id"])
     values = _resolve(service, request["parameters"])
+    if request.get("callback") is not None:
+        require_callback(request["callback"], callback_networks)
     inputs = artifacts.order_inputs(session, account, _artifact_values(service, values))
     _check_active_orders(session, account, limits.active_orders)
     order = Order(id=new_order_id(), name=request.get("name"), account=account, service_id=service.id,
                   service_owner=service.owner, service_version=service.version,
                   service_incarnation=service.incarnation, status=OrderStatus.PENDING,
                   parameters=[{"name": name, "value": value} for name, value in values],
-                  workflow=service.workflow, idempotency_key=idempotency_key, request_digest=digest)
+                  workflow=service.workflow, idempotency_key=idempotency_key, request_digest=digest,
+                  callback=request.get("callback"))
     order.tags = request["tags"]
     order.inputs = inputs
     session.add(order)
@@ -235,11 +239,14 @@ def accept_product(session: Session, store: Store, settings: CompileSettings, ar
     return product
 
 
-def dry_run_order(session: Session, request: dict[str, Any], settings: CompileSettings) -> dict[str, Any]:
+def dry_run_order(session: Session, request: dict[str, Any], settings: CompileSettings,
+                  callback_networks: Iterable[IPNetwork] = ()) -> dict[str, Any]:
     """What an order would run, checked and compiled; nothing is stored or submitted. A service
     need not be ready: providers use this to see their workflow compiled."""
     service = get_service_for_order(session, request["service_id"])
     values = _resolve(service, request["parameters"])
+    if request.get("callback") is not None:
+        require_callback(request["callback"], callback_networks)
     result = {"service": service, "parameters": [{"name": n, "value": v} for n, v in values]}
     manifest, problems = dry_run(PLACEHOLDER_ORDER_ID, service.id, service.workflow, values, settings)
     return {**result, "manifest": manifest, "problems": problems}

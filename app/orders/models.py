@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.artifacts.models import Artifact, ArtifactUse
+from app.callback_urls import MAX_URL_LENGTH
 from app.db import ID_LENGTH, Base, JSONDocument, TagList, UTCDateTime, utcnow
 from app.status import OrderStatus
 
@@ -35,6 +36,7 @@ class Order(Base):
     parameters: Mapped[list[dict[str, str]]] = mapped_column(JSONDocument)
     workflow: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     tasks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)  # Argo nodes, as last seen
+    callback: Mapped[str | None] = mapped_column(sa.String(MAX_URL_LENGTH))  # POSTed each status change (app.webhooks)
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(255))
     request_digest: Mapped[str | None] = mapped_column(sa.String(64))  # of the request, for its key
     # Set by the API; the worker, which owns the backend, stops the workload.

@@ -6,6 +6,7 @@ from marshmallow import validate
 
 from app.artifacts.schemas import ArtifactLinksSchema, artifact_links
 from app.auth import current_account
+from app.callback_urls import MAX_URL_LENGTH
 from app.common_schemas import (
     SHORT,
     ComputedNested,
@@ -38,6 +39,10 @@ class OrderRequestSchema(StrictSchema):
                                 load_default=list)
     tags = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=128)),
                           validate=validate.Length(max=64), load_default=list)
+    callback = ma.fields.String(validate=validate.Length(min=1, max=MAX_URL_LENGTH), metadata={
+        "description": "POSTed the order's JSON, signed (Standard Webhooks), on each change of its status: an "
+                       "http(s) URL without credentials whose host resolves to public addresses only (unless the "
+                       "operator allows a network). The account's default webhooks receive them too."})
 
     @ma.post_load
     def _unique_tags(self, data, **_kwargs):
@@ -106,6 +111,13 @@ class ConsumerOnlyList(ma.fields.List):
         return super().get_value(obj, attr, accessor, default) if obj.account == current_account() else []
 
 
+class ConsumerOnlyString(ma.fields.String):
+    """A value of the consumer's (the service's provider does not see it)."""
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return super().get_value(obj, attr, accessor, default) if obj.account == current_account() else None
+
+
 class OrderRTSchema(ResponseSchema):
     """An order as the API shows it."""
 
@@ -126,6 +138,7 @@ class OrderRTSchema(ResponseSchema):
     products = ConsumerOnlyList(ma.fields.Nested(ProductSchema), metadata={
         "description": "The files the order produced, kept as artifacts (also when it failed); "
                        "links.products lists them page by page."})
+    callback = ConsumerOnlyString(metadata={"description": "Where its status changes are POSTed (its consumer's)."})
     links = ComputedNested(OrderLinksSchema, _order_links, required=True)
 
 

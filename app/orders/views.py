@@ -61,8 +61,9 @@ class Orders(MethodView):
     @blp.doc(operationId="createOrder")
     def post(self, _query, headers, request):
         """Order a service"""
-        order, created = logic.place_order(db_session(), current_account(), request,
-                                           current_app.config["MARKETPLACE"].accounts, headers.get("idempotency_key"))
+        config = current_app.config["MARKETPLACE"]
+        order, created = logic.place_order(db_session(), current_account(), request, config.accounts,
+                                           headers.get("idempotency_key"), config.webhooks.allowed_networks)
         response_headers = {"Location": url_for("orders.OrderById", order_id=order.id, _external=True)}
         if not created:
             response_headers["Idempotent-Replayed"] = "true"
@@ -75,7 +76,8 @@ class OrderDryRun(MethodView):
     @blp.operation("dryRunOrder", 200, OrderDryRunRTSchema, 400, 413, 415, 422, example=examples.ORDER_DRY_RUN)
     def post(self, request):
         """See what an order would run, checked and compiled; nothing is stored or submitted"""
-        return logic.dry_run_order(db_session(), request, current_app.config["MARKETPLACE"].compile)
+        config = current_app.config["MARKETPLACE"]
+        return logic.dry_run_order(db_session(), request, config.compile, config.webhooks.allowed_networks)
 
 
 @blp.route("/orders/<order:order_id>")

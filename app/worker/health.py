@@ -26,6 +26,9 @@ class WorkerMetrics:
                                       "Backend calls that failed (retried later)", registry=self.registry)
         self.passes = Counter("marketplace_worker_passes_total", "Reconcile passes", ["outcome"],
                               registry=self.registry)
+        self.webhook_attempts = Counter("marketplace_webhook_attempts_total",
+                                        "Webhook delivery attempts (succeeded, failed, refused)", ["outcome"],
+                                        registry=self.registry)
         self.last_pass = time.monotonic()
 
 

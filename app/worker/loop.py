@@ -14,6 +14,7 @@ from app.worker.health import WorkerMetrics
 from app.worker.order_data import OrderData
 from app.worker.orders import observe_running_orders, stop_orphaned_workloads, submit_pending_orders
 from app.worker.services import build_pending_services
+from app.worker.webhooks import Dispatcher
 from workflows.backends.base import Backend
 from workflows.backends.local import LocalBackend
 
@@ -60,6 +61,7 @@ class Worker:
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
         self.backend.start(stop)
+        Dispatcher(self._database, self._config, metrics=self.metrics).start(stop)  # beside the loop, never in it
         while not stop.is_set():
             try:
                 busy = self.run_once()

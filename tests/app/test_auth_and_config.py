@@ -172,6 +172,23 @@ def test_execution_settings_come_from_the_environment_with_their_defaults():
         Config.from_env({"MARKETPLACE_SECRET_KEY": "k", "MARKETPLACE_RUN_AS_USER": "0"})  # root is what we avoid
 
 
+def test_webhook_settings_refuse_inside_networks_unless_the_operator_lists_them():
+    import ipaddress
+
+    defaults = Config.from_env({"MARKETPLACE_SECRET_KEY": "k"}).webhooks
+    assert defaults.allowed_networks == () and defaults.public_url == "http://localhost:8080"
+    settings = Config.from_env({"MARKETPLACE_SECRET_KEY": "k",
+                                "MARKETPLACE_WEBHOOK_ALLOWED_NETWORKS": "10.0.0.0/8,fd00::/8",
+                                "MARKETPLACE_WEBHOOK_RETRY_SECONDS": "600",
+                                "MARKETPLACE_API_URL_FOR_WORKLOADS": "http://api.internal:8080/"}).webhooks
+    assert settings.allowed_networks == (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd00::/8"))
+    assert (settings.retry_seconds, settings.public_url) == (600, "http://api.internal:8080")
+    with pytest.raises(ConfigError, match="MARKETPLACE_WEBHOOK_ALLOWED_NETWORKS must list CIDR networks"):
+        Config.from_env({"MARKETPLACE_SECRET_KEY": "k", "MARKETPLACE_WEBHOOK_ALLOWED_NETWORKS": "everything"})
+    with pytest.raises(ConfigError, match="MARKETPLACE_WEBHOOK_CONCURRENCY must be at least 1"):
+        Config.from_env({"MARKETPLACE_SECRET_KEY": "k", "MARKETPLACE_WEBHOOK_CONCURRENCY": "0"})
+
+
 def test_argo_resource_kinds_are_none_unless_the_operator_lists_them():
     assert Config.from_env({"MARKETPLACE_SECRET_KEY": "k"}).compile.argo_resource_kinds == frozenset()
     listed = Config.from_env({"MARKETPLACE_SECRET_KEY": "k", "MARKETPLACE_ARGO_RESOURCE_KINDS": "ConfigMap, batch/Job"})

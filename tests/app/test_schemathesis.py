@@ -16,6 +16,8 @@ API's own functions, instead of the check being switched off:
   generated one is), and `pageToken` only ever comes from `links.next` (a made-up one is refused);
 - an `Idempotency-Key` names one request: sent again with another body, it is a 422;
 - no text may hold a NUL character (the info section says so);
+- a callback URL (an order's `callback`, a webhook's `url`) leads to public addresses only, which
+  resolving its host tells: the API's own check (app.callback_urls) says whether a generated one does;
 - a piece of a resumable upload (PATCH) starts where the upload stands and fits in its length,
   which only the upload's state tells;
 - a resumable upload's Upload-Metadata names a file with printable characters and a media type,
@@ -37,6 +39,7 @@ from app.api_errors import ApiError
 from app.artifacts.listing import ARTIFACT_LIST
 from app.artifacts.uploads import CreationHeadersSchema, checked_metadata
 from app.auth import SharedSecretVerifier
+from app.callback_urls import ForbiddenCallback, check_callback
 from app.config import ArtifactSettings
 from app.orders.listing import ORDER_LIST
 from app.orders.schemas import OrderRequestSchema
@@ -44,6 +47,7 @@ from app.query.filtering import compile_filter
 from app.services.listing import SERVICE_LIST
 from app.services.models import Service
 from app.services.schemas import ServiceDescriptionSchema
+from app.webhooks.listing import DELIVERY_LIST, WEBHOOK_LIST
 from tests.conftest import TEST_SECRET
 from tests.factories import service_description
 from workflows.parameters import ParameterValueError, check_parameter_definitions, resolve_order_values
@@ -58,9 +62,12 @@ EXAMPLE_PARAMETERS = [{"name": "scene", "type": "string", "optional": True},
 
 LISTS = {"/1/services": SERVICE_LIST, "/1/orders": ORDER_LIST, "/1/services/{service_id}/orders": ORDER_LIST,
          "/1/artifacts": ARTIFACT_LIST, "/1/orders/{order_id}/products": ARTIFACT_LIST,
-         "/1/orders/events": ORDER_LIST}  # the list stream takes the order list's $filter
+         "/1/orders/events": ORDER_LIST,  # the list stream takes the order list's $filter
+         "/1/webhooks": WEBHOOK_LIST, "/1/orders/{order_id}/deliveries": DELIVERY_LIST}
 ORDER_REQUEST_PATHS = ("/1/orders", "/1/orders/dry-run")  # both read an order request
 IDEMPOTENCY_KEYS: dict[str, str] = {}  # key -> the order request first sent with it
+CALLBACK_FIELDS = {"/1/orders": "callback", "/1/orders/dry-run": "callback", "/1/webhooks": "url"}
+CALLABLE_URL = "https://93.184.215.14/hooks"  # a public address: no resolver needed
 
 
 def _without_nul(document) -> bool:
@@ -98,6 +105,17 @@ def _values_fit(body) -> bool:
     return True
 
 
+def _callback_is_callable(path: str, body) -> bool:
+    url = body.get(CALLBACK_FIELDS.get(path)) if isinstance(body, dict) else None
+    if not isinstance(url, str):
+        return True
+    try:
+        check_callback(url)
+    except ForbiddenCallback:
+        return False
+    return True
+
+
 def follows_rules_stated_in_prose(case) -> bool:
     """Whether a request keeps the rules the spec states in words (see the module docstring)."""
     parts = (case.body if not isinstance(case.body, schemathesis.core.NotSet) else None,
@@ -114,7 +132,10 @@ def follows_rules_stated_in_prose(case) -> bool:
         return False  # a piece goes where the upload stands and fits its length: the upload's state decides
     if case.operation.path in ORDER_REQUEST_PATHS and case.operation.method.upper() == "POST":
         return (not isinstance(case.body, dict) or case.body.get("service-id") == EXAMPLE_SERVICE) \
-            and _values_fit(case.body) and _key_names_one_request(case)
+            and _values_fit(case.body) and _key_names_one_request(case) \
+            and _callback_is_callable(case.operation.path, case.body)
+    if case.operation.path == "/1/webhooks" and case.operation.method.upper() == "POST":
+        return _callback_is_callable(case.operation.path, case.body)
     return True
 
 
@@ -186,7 +207,10 @@ def api_schema(app):
     @schema.hook
     def map_body(ctx, body):
         if ctx.operation.path in ORDER_REQUEST_PATHS and _loaded(OrderRequestSchema(), body) is not None:
-            return {**body, "service-id": EXAMPLE_SERVICE}
+            body = {**body, "service-id": EXAMPLE_SERVICE}
+        if ctx.operation.method.upper() == "POST" and isinstance(body, dict) \
+                and isinstance(body.get(CALLBACK_FIELDS.get(ctx.operation.path)), str):
+            body = {**body, CALLBACK_FIELDS[ctx.operation.path]: CALLABLE_URL}
         return body
 
     @schema.hook
@@ -196,8 +220,8 @@ def api_schema(app):
         if ctx.operation.path.startswith("/1/services") and ctx.operation.method.upper() in ("POST", "PUT"):
             return _definitions_make_sense(body)
         if ctx.operation.path in ORDER_REQUEST_PATHS:
-            return _values_fit(body)
-        return True
+            return _values_fit(body) and _callback_is_callable(ctx.operation.path, body)
+        return _callback_is_callable(ctx.operation.path, body)
 
     return schema
 

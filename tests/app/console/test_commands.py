@@ -50,7 +50,7 @@ def run(api_url, token, tmp_path, monkeypatch):
 
 
 def test_every_client_command_has_help_with_an_example():
-    for group in ("services", "orders", "artifacts"):
+    for group in ("services", "orders", "artifacts", "webhooks"):
         commands = main.commands[group].commands
         for name in commands:
             result = CliRunner().invoke(main, [group, name, "--help"])
@@ -143,6 +143,30 @@ def test_waiting_for_an_order_that_does_not_succeed_exits_non_zero(app, run, tmp
     canceller.join(30)
     assert "pending" in waited.stdout and "cancelled" in waited.stdout
     assert "ended cancelled" in waited.stderr
+
+
+def test_webhooks_add_list_secret_delete_and_a_refused_callback(app, run, tmp_path):
+    added = json.loads(run("webhooks", "add", "https://93.184.215.14/hooks", "--output", "json").stdout)
+    assert added["url"] == "https://93.184.215.14/hooks"
+    assert [w["id"] for w in json.loads(run("webhooks", "list", "--output", "json").stdout)] == [added["id"]]
+    secret = json.loads(run("webhooks", "secret", "--output", "json").stdout)["secret"]
+    rotated = json.loads(run("webhooks", "secret", "--rotate", "--output", "json").stdout)
+    assert secret.startswith("whsec_") and rotated["secret"] != secret and rotated["previous-valid-until"]
+    assert "deleted" in run("webhooks", "delete", added["id"]).stdout
+    assert json.loads(run("webhooks", "list", "--output", "json").stdout) == []
+    refused = run("webhooks", "add", "http://127.0.0.1:9/", code=1)
+    assert "loopback" in refused.stderr and "[HTTP 422]" in refused.stderr
+    (tmp_path / "wc.yaml").write_text(SERVICE_YAML)
+    run("services", "publish", "-f", "wc.yaml")
+    make_ready(app, "urn:acme:service:wc")
+    refused = run("orders", "create", "urn:acme:service:wc", "-p", "text=x", "--callback", "http://localhost/", code=1)
+    assert "callback" in refused.stderr and "[HTTP 422]" in refused.stderr
+    placed = json.loads(run("orders", "create", "urn:acme:service:wc", "-p", "text=x", "--callback",
+                            "https://93.184.215.14/own", "--output", "json").stdout)
+    assert placed["callback"] == "https://93.184.215.14/own"
+    (delivery,) = json.loads(run("orders", "deliveries", placed["id"], "--output", "json").stdout)
+    assert (delivery["type"], delivery["status"]) == ("order.pending", "pending")
+    assert "order.pending" in run("orders", "deliveries", placed["id"]).stdout
 
 
 def test_artifacts_upload_list_download(run, tmp_path):
