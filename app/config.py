@@ -274,6 +274,9 @@ class Config:
     accounts: AccountLimits = field(default_factory=AccountLimits)
     artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
     events: EventStreamSettings = field(default_factory=EventStreamSettings)
+    # Served by `marketplace serve --production`: the web pages refuse the token-paste sign-in
+    # (people sign in through the OIDC issuer) and the session cookie is Secure.
+    production: bool = False
 
     @property
     def runs_dir(self) -> Path:
