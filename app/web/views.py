@@ -24,7 +24,7 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import lazyload, load_only, selectinload
 
 from app.api_errors import ApiError, BadRequest, Forbidden
 from app.artifacts import logic as artifacts
@@ -59,7 +59,7 @@ FINISHED = sorted(FINISHED_ORDER_STATUSES)
 CATALOGUE_ITEMS = sa.select(Service).options(
     load_only(Service.id, Service.name, Service.description, Service.provider_id, Service.banner,
               Service.status),
-    selectinload(Service.tag_rows))
+    selectinload(Service.tag_rows), lazyload("*"))
 
 
 class SignInRequired(Exception):
