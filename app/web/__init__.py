@@ -18,6 +18,7 @@ csrf = CSRFProtect()
 
 
 def init_app(app: Flask, config: Config) -> None:
+    from app.web.oidc import OidcSignIn
     from app.web.views import web
 
     app.config.update(
@@ -27,4 +28,6 @@ def init_app(app: Flask, config: Config) -> None:
         # Checked by the web blueprint's own before_request: the JSON API never asks for a CSRF token.
         WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None, WTF_CSRF_SSL_STRICT=True)
     csrf.init_app(app)
+    # Sign-in through the OIDC issuer, when this application is one of its clients.
+    app.extensions["web_oidc"] = OidcSignIn(config.oidc) if config.oidc and config.oidc.client_id else None
     app.register_blueprint(web)

@@ -5,6 +5,7 @@ app.query): a page never decides anything the API decides differently."""
 from __future__ import annotations
 
 import functools
+import secrets
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,7 +27,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy.orm import lazyload, load_only, selectinload
 
-from app.api_errors import ApiError, BadRequest, Forbidden
+from app.api_errors import ApiError, BadRequest, Forbidden, NotFound
 from app.artifacts import logic as artifacts
 from app.artifacts.views import download
 from app.auth import InvalidToken, IssuerUnavailable
@@ -42,6 +43,7 @@ from app.services.models import Service
 from app.status import FINISHED_ORDER_STATUSES, OrderStatus, ServiceStatus
 from app.web import csrf
 from app.web.forms import OrderForm
+from app.web.oidc import OidcSignIn, SignInUnavailable
 from app.web.signin import embedded_sign_in_allowed, safe_next, sign_in, signed_in_account
 from app.workload_tokens import workload_order
 
@@ -332,8 +334,53 @@ def sign_in_page():
         else:
             sign_in(account)
             return redirect(target, 303)
-    return render_template("web/sign_in.html", allowed=allowed, problem=problem, next=target), \
+    return render_template("web/sign_in.html", allowed=allowed, problem=problem, next=target,
+                           oidc=current_app.extensions.get("web_oidc") is not None), \
         400 if problem else 200
+
+
+@web.get("/sign-in/oidc")
+def oidc_sign_in():
+    """Off to the issuer's sign-in, with a state and a PKCE verifier kept in the session."""
+    sign_in_flow = _oidc()
+    try:
+        url, kept = sign_in_flow.start(url_for("web.oidc_callback", _external=True))
+    except SignInUnavailable as error:
+        raise ApiError(f"Signing in is not possible now: {error}", status_code=503) from None
+    session["oidc"] = {**kept, "next": safe_next(request.args.get("next"))}
+    return redirect(url, 303)
+
+
+@web.get("/sign-in/oidc/callback")
+def oidc_callback():
+    """Back from the issuer: the same state, then the code (with the verifier) for a token."""
+    sign_in_flow = _oidc()
+    kept = session.pop("oidc", None)
+    state = request.args.get("state", "")
+    if not isinstance(kept, dict) or not secrets.compare_digest(state.encode(), str(kept.get("state")).encode()):
+        raise BadRequest("This sign-in was not started here, or has already been used: sign in again.")
+    if request.args.get("error"):
+        raise BadRequest(f"The identity provider refused the sign-in: {request.args.get('error')[:100]} "
+                         f"{request.args.get('error_description', '')[:300]}".strip())
+    code = request.args.get("code", "")
+    if not code or len(code) > 4096:
+        raise BadRequest("The identity provider sent no authorization code: sign in again.")
+    try:
+        token = sign_in_flow.finish(url_for("web.oidc_callback", _external=True), code, kept)
+        account = current_app.extensions["token_verifier"].verify(token)
+    except (SignInUnavailable, IssuerUnavailable) as error:
+        raise ApiError(f"Signing in is not possible now: {error}", status_code=503) from None
+    except InvalidToken as error:
+        raise BadRequest(f"The identity provider's token is not one for this marketplace: {error}") from None
+    sign_in(account)
+    return redirect(kept.get("next") or url_for("web.catalogue"), 303)
+
+
+def _oidc() -> OidcSignIn:
+    sign_in_flow = current_app.extensions.get("web_oidc")
+    if sign_in_flow is None:
+        raise NotFound("this server has no sign-in through an identity provider (MARKETPLACE_OIDC_CLIENT_ID)")
+    return sign_in_flow
 
 
 @web.post("/sign-out")
