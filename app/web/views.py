@@ -75,6 +75,22 @@ def _check_csrf_and_account():
     g.account = signed_in_account()
 
 
+# Only this site's own scripts, styles and forms; banners may come from any http(s) site.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' https: http: data:; script-src 'self'; "
+                           "style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+                           "frame-ancestors 'none'")
+
+
+@web.after_request
+def _page_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "web.static":  # the pages show one account's orders: never kept by a shared cache
+        response.headers.setdefault("Cache-Control", "private, no-store")
+    return response
+
+
 @web.errorhandler(SignInRequired)
 def _to_sign_in(_error):
     target = request.full_path.rstrip("?") if request.method == "GET" else None

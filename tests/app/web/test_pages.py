@@ -326,3 +326,12 @@ def test_signing_out_ends_the_session(bob_browser):
     bob_browser.get("/")
     assert bob_browser.post("/sign-out").status_code == 303
     assert bob_browser.get("/").status_code == 302
+
+
+def test_pages_allow_only_their_own_scripts_and_are_not_cached(bob_browser):
+    response = bob_browser.get("/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "form-action 'self'" in policy
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "<script>" not in page(response) and " style=" not in page(response)
