@@ -335,3 +335,14 @@ def test_pages_allow_only_their_own_scripts_and_are_not_cached(bob_browser):
     assert response.headers["Cache-Control"] == "private, no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "<script>" not in page(response) and " style=" not in page(response)
+
+
+def test_the_artifact_picker_offers_the_callers_own_artifacts_alone(bob_browser, ready_service, alice, bob):
+    def upload(client, name):
+        return client.post("/1/artifacts", data=b"a,b\n", headers={"Content-Type": "text/csv", "X-Name": name}
+                           ).get_json()["id"]
+    mine, theirs = upload(bob, "mine.csv"), upload(alice, "theirs.csv")
+    service = ready_service(parameters=[{"name": "table", "type": "artifact"}])
+    shown = page(bob_browser.get(f"/services/{service['id']}"))
+    assert f'<option value="{mine}">mine.csv</option>' in shown
+    assert theirs not in shown and "theirs.csv" not in shown
