@@ -31,12 +31,14 @@ from app.api_errors import ApiError, BadRequest, Forbidden, NotFound
 from app.artifacts import logic as artifacts
 from app.artifacts.views import download
 from app.auth import InvalidToken, IssuerUnavailable
+from app.bounded_json import NUL
 from app.extensions import artifact_store, db_session
 from app.orders import logic as orders
 from app.orders import streams
 from app.orders.listing import ORDER_LIST
 from app.orders.models import Order, OrderEvent, OrderLogLine
 from app.orders.views import event_stream
+from app.request_guards import reject_nul_characters
 from app.services import logic as services
 from app.services.listing import SERVICE_LIST
 from app.services.models import Service
@@ -70,6 +72,9 @@ class SignInRequired(Exception):
 
 @web.before_request
 def _check_csrf_and_account():
+    reject_nul_characters()  # as for the API: no text column can hold one
+    if any(NUL in key or NUL in value for key, value in request.form.items(multi=True)):
+        raise BadRequest("NUL characters are not allowed", name="form")
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
     g.account = signed_in_account()

@@ -346,3 +346,13 @@ def test_the_artifact_picker_offers_the_callers_own_artifacts_alone(bob_browser,
     shown = page(bob_browser.get(f"/services/{service['id']}"))
     assert f'<option value="{mine}">mine.csv</option>' in shown
     assert theirs not in shown and "theirs.csv" not in shown
+
+
+@pytest.mark.parametrize("field", ["name", "tags", "param-scene"])
+def test_nul_characters_in_a_form_are_refused_before_they_reach_the_database(bob_browser, ready_service, bob, field):
+    service = ready_service()
+    bob_browser.get(f"/services/{service['id']}")
+    response = bob_browser.post(f"/services/{service['id']}/order", {"param-scene": "s", field: "a\x00b"})
+    assert response.status_code in (400, 422) and "NUL" in page(response)
+    assert bob_browser.get("/", query_string={"q": "a\x00"}).status_code == 400
+    assert bob.get("/1/orders").get_json()["orders"] == []
