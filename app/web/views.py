@@ -26,6 +26,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy.orm import lazyload, load_only, selectinload
+from werkzeug.exceptions import HTTPException
 
 from app.api_errors import ApiError, BadRequest, Forbidden, NotFound
 from app.artifacts import logic as artifacts
@@ -106,6 +107,16 @@ def _to_sign_in(_error):
 def _error_page(error: ApiError):
     return render_template("web/error.html", error=error, status=int(error.status_code)), int(error.status_code), \
         error.headers
+
+
+@web.errorhandler(HTTPException)
+def _http_error_page(error: HTTPException):
+    """werkzeug's own refusals on a page (a form too large, a bad request) as a page, not JSON."""
+    if isinstance(error, CSRFError):
+        return _csrf_error(error)
+    status = error.code or 500
+    message = "the form is too large" if status == 413 else (error.description or error.name)
+    return render_template("web/error.html", status=status, error=ApiError(message, status_code=status)), status
 
 
 @web.errorhandler(CSRFError)

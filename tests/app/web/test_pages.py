@@ -356,3 +356,11 @@ def test_nul_characters_in_a_form_are_refused_before_they_reach_the_database(bob
     assert response.status_code in (400, 422) and "NUL" in page(response)
     assert bob_browser.get("/", query_string={"q": "a\x00"}).status_code == 400
     assert bob.get("/1/orders").get_json()["orders"] == []
+
+
+def test_a_form_too_large_is_a_page_saying_so(bob_browser, ready_service):
+    service = ready_service()
+    bob_browser.get(f"/services/{service['id']}")
+    response = bob_browser.post(f"/services/{service['id']}/order", {"param-scene": "x" * (2 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert response.mimetype == "text/html" and "the form is too large" in page(response)
