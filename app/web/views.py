@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
@@ -42,7 +43,7 @@ from app.orders.views import event_stream
 from app.request_guards import reject_nul_characters
 from app.services import logic as services
 from app.services.listing import SERVICE_LIST
-from app.services.models import Service
+from app.services.models import Service, ServiceTag
 from app.status import FINISHED_ORDER_STATUSES, OrderStatus, ServiceStatus
 from app.web import csrf
 from app.web.forms import OrderForm
@@ -171,6 +172,25 @@ def catalogue_filter(search: str, tags: list[str], expert: str) -> str:
 
 # --- the catalogue and a service -----------------------------------------------------------------
 
+POPULAR_TAGS = 12
+POPULAR_TAGS_SECONDS = 60
+
+
+def popular_tags() -> list[str]:
+    """The tags most ready services carry, offered as filters; counted at most once a minute
+    per process, so a page of the catalogue costs no more than its list call."""
+    cached = current_app.extensions.get("web_popular_tags")
+    if cached and time.monotonic() - cached[0] < POPULAR_TAGS_SECONDS:
+        return cached[1]
+    count = sa.func.count().label("services")
+    tags = list(db_session().scalars(
+        sa.select(ServiceTag.tag).join(Service, Service.id == ServiceTag.service_id)
+        .where(Service.status == ServiceStatus.READY).group_by(ServiceTag.tag)
+        .order_by(count.desc(), ServiceTag.tag).limit(POPULAR_TAGS)))
+    current_app.extensions["web_popular_tags"] = (time.monotonic(), tags)
+    return tags
+
+
 @web.get("/")
 @account_required
 def catalogue():
@@ -187,6 +207,7 @@ def catalogue():
         problem = error
     next_token = page and _page_token(page)
     return render_template("web/catalogue.html", page=page, problem=problem, search=search, tags=tags,
+                           popular=[tag for tag in popular_tags() if tag not in tags],
                            expert=expert, next_url=next_token and url_for(
                                "web.catalogue", q=search or None, tag=tags, filter=expert or None, page=next_token),
                            first_url=token and url_for("web.catalogue", q=search or None, tag=tags,

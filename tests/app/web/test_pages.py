@@ -364,3 +364,15 @@ def test_a_form_too_large_is_a_page_saying_so(bob_browser, ready_service):
     response = bob_browser.post(f"/services/{service['id']}/order", {"param-scene": "x" * (2 * 1024 * 1024)})
     assert response.status_code == 413
     assert response.mimetype == "text/html" and "the form is too large" in page(response)
+
+
+def test_the_most_used_tags_are_offered_as_filters(app, bob_browser, ready_service):
+    ready_service(name="A", tags=["water", "radar"])
+    ready_service(name="B", tags=["water"])
+    app.extensions.pop("web_popular_tags", None)
+    shown = page(bob_browser.get("/"))
+    offered = re.findall(r'<input type="checkbox" name="tag" value="([^"]+)">', shown)
+    assert offered == ["water", "radar"]  # most used first
+    chosen = page(bob_browser.get("/?tag=water"))
+    assert '<input type="checkbox" name="tag" value="water" checked>' in chosen
+    assert re.findall(r'<input type="checkbox" name="tag" value="([^"]+)">', chosen) == ["radar"]
