@@ -376,3 +376,17 @@ def test_the_most_used_tags_are_offered_as_filters(app, bob_browser, ready_servi
     chosen = page(bob_browser.get("/?tag=water"))
     assert '<input type="checkbox" name="tag" value="water" checked>' in chosen
     assert re.findall(r'<input type="checkbox" name="tag" value="([^"]+)">', chosen) == ["radar"]
+
+
+def test_the_order_pages_event_stream_is_the_apis_for_the_signed_in_account(bob_browser, ready_service, bob):
+    service = ready_service()
+    order = bob.post("/1/orders", json={"service-id": service["id"],
+                                        "parameters": [{"name": "scene", "value": "x"}]}).get_json()
+    bob.post(f"/1/orders/{order['id']}/cancel")
+    stream = bob_browser.get(f"/orders/{order['id']}/events")  # the order has ended: the stream ends too
+    assert stream.mimetype == "text/event-stream"
+    text = page(stream)
+    assert text.count("event: status") == 2 and '"status": "cancelled"' in text
+    last = re.findall(r"^id: (\d+)$", text, re.M)[-1]
+    assert "event:" not in page(bob_browser.get(f"/orders/{order['id']}/events", headers={"Last-Event-ID": last}))
+    assert bob_browser.get(f"/orders/{order['id']}/events?after=abc").status_code == 400
