@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test openapi lock bench bench-execution bench-local-start bench-artifacts bench-events bench-webhooks
+.PHONY: serve test openapi lock bench bench-execution bench-local-start bench-artifacts bench-events bench-webhooks bench-web screenshots
 serve: $(VENV)/.installed
 	$(BIN)/marketplace serve
 
@@ -53,3 +53,10 @@ bench-events: $(VENV)/.installed-test
 
 bench-webhooks: $(VENV)/.installed-test
 	$(BIN)/python -m tests.bench.bench_webhooks
+
+bench-web: $(VENV)/.installed-test
+	$(BIN)/python -m tests.bench.bench_web
+
+# The README's pictures of the web pages, taken by the browser tests from the running application.
+screenshots: $(VENV)/.installed-test
+	MARKETPLACE_WRITE_SCREENSHOTS=1 $(BIN)/pytest tests/app/web/test_browser.py -k finds

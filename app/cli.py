@@ -2,6 +2,7 @@
 and artifacts for the people who publish and order (app.console, over the API)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -42,6 +43,8 @@ def serve(host: str, port: int, production: bool) -> None:
 
     config = _config()
     configure_logging(config.log_format, config.log_level)
+    if production:
+        config = dataclasses.replace(config, production=True)
     app = create_app(config)
     if production:
         from app.production import ProductionServer

@@ -220,6 +220,11 @@ class OidcSettings:
     issuer: str
     audience: str = DEFAULT_OIDC_AUDIENCE
     jwks_url: str | None = None  # None: from the issuer's discovery document
+    # The web pages' sign-in (authorization code with PKCE): this application's public client at
+    # the issuer. No client id: the pages offer no sign-in through the issuer.
+    client_id: str | None = None
+    client_secret: str | None = None  # a confidential client's (not read from the environment yet)
+    scope: str = "openid"
 
 
 @dataclass(frozen=True)
@@ -320,6 +325,9 @@ class Config:
     artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
     events: EventStreamSettings = field(default_factory=EventStreamSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    # Served by `marketplace serve --production`: the web pages refuse the token-paste sign-in
+    # (people sign in through the OIDC issuer) and the session cookie is Secure.
+    production: bool = False
 
     @property
     def runs_dir(self) -> Path:
@@ -344,10 +352,13 @@ class Config:
         if env.get("MARKETPLACE_OIDC_ISSUER"):
             oidc = OidcSettings(env["MARKETPLACE_OIDC_ISSUER"],
                                 env.get("MARKETPLACE_OIDC_AUDIENCE") or DEFAULT_OIDC_AUDIENCE,
-                                env.get("MARKETPLACE_OIDC_JWKS_URL") or None)
-        elif env.get("MARKETPLACE_OIDC_AUDIENCE") or env.get("MARKETPLACE_OIDC_JWKS_URL"):
+                                env.get("MARKETPLACE_OIDC_JWKS_URL") or None,
+                                client_id=env.get("MARKETPLACE_OIDC_CLIENT_ID") or None,
+                                scope=env.get("MARKETPLACE_OIDC_SCOPE") or "openid")
+        elif any(env.get(f"MARKETPLACE_OIDC_{name}") for name in ("AUDIENCE", "JWKS_URL", "CLIENT_ID")):
             # Without the issuer they would be ignored, and tokens checked with the shared secret.
-            raise ConfigError("MARKETPLACE_OIDC_AUDIENCE and MARKETPLACE_OIDC_JWKS_URL need MARKETPLACE_OIDC_ISSUER")
+            raise ConfigError("MARKETPLACE_OIDC_AUDIENCE, MARKETPLACE_OIDC_JWKS_URL and MARKETPLACE_OIDC_CLIENT_ID "
+                              "need MARKETPLACE_OIDC_ISSUER")
         log_format = env.get("MARKETPLACE_LOG_FORMAT") or "text"
         if log_format not in LOG_FORMATS:
             raise ConfigError(f"MARKETPLACE_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from app import errors, observability, request_guards
+from app import errors, observability, request_guards, web
 from app.artifacts.storage import StoreUnavailable
 from app.artifacts.stores import make_store
 from app.auth import authenticate_request, make_verifier
@@ -61,5 +61,6 @@ def create_app(config: Config | None = None) -> Flask:
     api.register_blueprint(uploads_blueprint)
     api.register_blueprint(webhooks_blueprint)
     app.register_blueprint(docs_assets)
+    web.init_app(app, config)  # the pages for people: a plain Blueprint, outside the OpenAPI document
     return app
 

@@ -155,14 +155,18 @@ EVENT_STREAM_DESCRIPTION = (
 
 def _event_stream(read: streams.Reader, query: dict, headers: dict) -> Response:
     """The response that follows `read`'s events, from the client's last event id on."""
-    after = headers.get("last_event_id", query.get("last_event_id", 0))
+    return event_stream(read, headers.get("last_event_id", query.get("last_event_id", 0)), query["follow"])
+
+
+def event_stream(read: streams.Reader, after: int, follow: bool = True) -> Response:
+    """Server-sent events of `read`, after the event id `after` (the web pages' stream too)."""
     event_streams: streams.EventStreams = current_app.extensions["event_streams"]
     slot = event_streams.open()
     db_session().close()  # the stream reads with short sessions of its own: no connection held while waiting
     schema = OrderEventSchema()
 
     def lines():
-        for event in event_streams.follow(read, after, query["follow"]):
+        for event in event_streams.follow(read, after, follow):
             if event is None:
                 yield ": keep-alive\n\n"
             else:
