@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -52,8 +53,11 @@ def serve(host: str, port: int, production: bool) -> None:
         return
     upgrade(app.extensions["database"].engine)
     from app.worker import start_in_background
-    start_in_background(app.extensions["database"], config)
     base = f"http://{host}:{port}"
+    if not os.environ.get("MARKETPLACE_PUBLIC_URL") and not config.compile.api_url_for_workloads:
+        # Webhook bodies link to this server, as served here.
+        config = dataclasses.replace(config, webhooks=dataclasses.replace(config.webhooks, public_url=base))
+    start_in_background(app.extensions["database"], config)
     click.echo(f"Marketplace API on {base}/1/services  (database: {_safe_url(config.database_url)})")
     click.echo(f"API docs: {base}/docs   OpenAPI: {base}/openapi.json")
     click.echo("Get a token with: marketplace token --account <name>")

@@ -63,7 +63,8 @@ ORDER = {
     "service": {"id": SERVICE_ID, "links": _SERVICE_LINKS}, "account": {"id": "alice"},
     "parameters": [{"name": "scene", "value": "S2A_20260601"}, {"name": "threshold", "value": "0.4"}],
     "tags": ["field-12"], "inputs": [], "products": [],
-    "links": _links(_ORDER_PATH, "OrderRT", logs=f"{BASE}{_ORDER_PATH}/logs", products=f"{BASE}{_ORDER_PATH}/products")}
+    "links": _links(_ORDER_PATH, "OrderRT", logs=f"{BASE}{_ORDER_PATH}/logs", products=f"{BASE}{_ORDER_PATH}/products",
+                    deliveries=f"{BASE}{_ORDER_PATH}/deliveries")}
 
 ORDER_LIST = {"links": _list_links("/1/orders?limit=1"), "orders": [ORDER]}
 

@@ -10,6 +10,7 @@ class Links(TypedDict):
     describedBy: NotRequired[dict[str, str]]
     logs: NotRequired[str]
     products: NotRequired[str]
+    deliveries: NotRequired[str]
     data: NotRequired[str]
 class ListLinks(TypedDict):
     self: str

@@ -67,6 +67,7 @@ class OrderLinksSchema(ma.Schema):
     describedBy = ma.fields.Nested(DescribedBySchema, required=True)
     logs = ma.fields.String(metadata={"description": "The order's log lines."})
     products = ma.fields.String(metadata={"description": "The order's products, as a list."})
+    deliveries = ma.fields.String(metadata={"description": "The order's webhook deliveries, as a list."})
 
 
 class ServiceRefSchema(ma.Schema):
@@ -77,7 +78,8 @@ class ServiceRefSchema(ma.Schema):
 def _order_links(order):
     return {**resource_links("orders.OrderById", "OrderRT", order_id=order.id),
             "logs": resource_url("orders.OrderLogs", "order_id", order.id),
-            "products": resource_url("orders.OrderProducts", "order_id", order.id)}
+            "products": resource_url("orders.OrderProducts", "order_id", order.id),
+            "deliveries": resource_url("webhooks.OrderDeliveries", "order_id", order.id)}
 
 
 def _service_ref_of(service_id: str) -> dict:

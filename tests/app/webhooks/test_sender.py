@@ -99,3 +99,48 @@ def test_a_silent_receiver_fails_after_the_read_timeout_not_the_connect_timeout(
     outcome = post(raw_server(silent), b"{}", {}, settings)
     assert (outcome.outcome, outcome.error) == ("failed", "no answer within the read timeout")
     assert 1900 <= outcome.duration_ms < 2900
+
+
+def _self_signed(tmp_path, name: str):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_https_sends_the_urls_name_as_sni_to_the_checked_address_and_checks_the_certificate(tmp_path, raw_server):
+    import ssl
+
+    cert, key = _self_signed(tmp_path, "receiver.test")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    names = []
+    context.sni_callback = lambda _sock, name, _context: names.append(name)
+
+    def tls(conn):
+        try:
+            with context.wrap_socket(conn, server_side=True) as secured:
+                _read_request(secured)
+        except (ssl.SSLError, OSError):
+            pass  # the client refuses the self-signed certificate
+    port = raw_server(tls).split(":")[2].split("/")[0]
+    outcome = post(f"https://receiver.test:{port}/hooks", b"{}", {}, SETTINGS,
+                   resolve=lambda _host, _port: ["127.0.0.1"])
+    assert names == ["receiver.test"]
+    assert outcome.outcome == "failed" and "certificate verify failed" in outcome.error
