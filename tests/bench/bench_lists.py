@@ -16,6 +16,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -90,7 +91,7 @@ def core_statement(filter_text, after=None):
 
 
 def measure(label: str, url: str) -> list[tuple]:
-    app = create_app(Config(database_url=url, secret_key=SECRET, data_dir=tempfile.gettempdir()))
+    app = create_app(Config(database_url=url, secret_key=SECRET, data_dir=Path(tempfile.gettempdir())))
     client = app.test_client()
     headers = {"Authorization": f"Bearer {SharedSecretVerifier(SECRET).issue('bench', 3600)}"}
     engine = app.extensions["database"].engine
