@@ -30,6 +30,7 @@ from app.status import (
     ServiceStatus,
     check_order_transition,
 )
+from app.work_signal import work_waiting
 from workflows.compile import dry_run, value_problems
 from workflows.names import PLACEHOLDER_ORDER_ID
 from workflows.parameters import ParameterValueError, resolve_order_values
@@ -120,6 +121,7 @@ def place_order(session: Session, account: str, request: dict[str, Any], limits:
     order.inputs = inputs
     session.add(order)
     events.status_changed(session, order)
+    work_waiting(session)
     try:
         session.commit()
     except IntegrityError:
@@ -171,6 +173,7 @@ def cancel_order(session: Session, account: str, order_id: str) -> Order:
         finish_order(order, OrderStatus.CANCELLED, "cancelled before it started")
     elif order.status not in FINISHED_ORDER_STATUSES:
         order.cancel_requested = True
+        work_waiting(session)
     session.commit()
     return order
 

@@ -198,7 +198,8 @@ class OrdersEvents(MethodView):
     @_documented_stream("followOrdersEvents")
     def get(self, query, headers):
         """Follow the events of your orders (server-sent events), optionally of those $filter selects"""
-        orders = logic.own_orders(current_account())
+        account = current_account()
+        orders = logic.own_orders(account)
         if query.get("filter"):
             orders = orders.where(compile_filter(query["filter"], ORDER_LIST.declared))
-        return _event_stream(streams.orders_reader(orders), query, headers)
+        return _event_stream(streams.orders_reader(orders, account), query, headers)

@@ -15,6 +15,7 @@ from app.db import ID_LENGTH, utcnow
 from app.ownership import require_owner
 from app.services.models import Service
 from app.status import ServiceStatus, check_service_transition
+from app.work_signal import work_waiting
 from workflows.parameters import canonical_value, check_parameter_definitions
 
 # A URN (RFC 8141, without '/', '?' and '#', which cannot travel in one path segment) or a slug.
@@ -89,6 +90,7 @@ def publish_service(session: Session, owner: str, description: dict[str, Any], l
                       version=1, created_at=now, updated_at=now)
     _apply_description(service, description)
     session.add(service)
+    work_waiting(session)
     session.commit()
     return service
 
@@ -118,6 +120,7 @@ def replace_service(session: Session, account: str, service_id: str, description
     service.status_message = None
     service.version += 1
     service.updated_at = utcnow()
+    work_waiting(session)
     session.commit()
     return service, False
 
