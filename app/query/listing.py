@@ -15,7 +15,7 @@ from app.api_errors import BadRequest
 from app.query.fields import DATETIME, Field, PairCollection, StringCollection
 from app.query.filtering import compile_filter
 from app.query.options import DEFAULT_LIMIT, MAX_LIMIT, OPTION_NAMES, SPACE, Bound, read_options
-from app.query.ordering import parse_orderby, seek_after
+from app.query.ordering import order_clauses, parse_orderby, seek_after
 from app.query.tokens import make_token, read_token
 
 _POSITION_OPTIONS = ("$skip", "offset", "pageToken")
@@ -84,7 +84,7 @@ class ListSpec:
         if options.page_token is not None:
             values = read_token(secret, options.page_token, options.filter, terms)
             statement = statement.where(seek_after(terms, values))
-        statement = statement.order_by(*(term.clause() for term in terms))
+        statement = statement.order_by(*order_clauses(terms))
         # One row more than the page holds tells whether a next page exists.
         rows = list(session.scalars(statement.offset(options.skip).limit(options.limit + 1)))
         items = rows[:options.limit]

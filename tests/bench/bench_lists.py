@@ -16,6 +16,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -25,7 +26,7 @@ from app.config import Config
 from app.db import make_engine
 from app.migrate import upgrade
 from app.query.filtering import compile_filter
-from app.query.ordering import parse_orderby, seek_after
+from app.query.ordering import order_clauses, parse_orderby, seek_after
 from app.query.tokens import make_token
 from app.services.listing import SERVICE_LIST
 from app.services.models import Service, ServiceTag
@@ -86,11 +87,11 @@ def core_statement(filter_text, after=None):
         statement = statement.where(compile_filter(filter_text, SERVICE_LIST.declared))
     if after is not None:
         statement = statement.where(seek_after(terms, after))
-    return statement.order_by(*(t.clause() for t in terms)).limit(PAGE + 1), terms
+    return statement.order_by(*order_clauses(terms)).limit(PAGE + 1), terms
 
 
 def measure(label: str, url: str) -> list[tuple]:
-    app = create_app(Config(database_url=url, secret_key=SECRET, data_dir=tempfile.gettempdir()))
+    app = create_app(Config(database_url=url, secret_key=SECRET, data_dir=Path(tempfile.gettempdir())))
     client = app.test_client()
     headers = {"Authorization": f"Bearer {SharedSecretVerifier(SECRET).issue('bench', 3600)}"}
     engine = app.extensions["database"].engine

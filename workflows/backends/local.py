@@ -5,9 +5,9 @@ command must exist here. Each order's run is a folder on disk (`runs.py`) looked
 supervisor process of its own (`supervisor.py`), which enforces the order's limits and records
 its output and its end; this backend writes what to run, has the supervisor started (forked by
 a launcher process that has imported it already, `launcher.py`, which also says when it exits,
-so the worker looks at an ended run at once), and reads the folder back. So a worker killed at any moment, once restarted, finds every run where it stands:
-it re-attaches to live ones, collects those that ended meanwhile, and starts again only a run
-that no supervisor ever claimed.
+so the worker looks at an ended run at once), and reads the folder back. So a worker killed at
+any moment, once restarted, finds every run where it stands: it re-attaches to live ones,
+collects those that ended meanwhile, and starts again only a run that no supervisor ever claimed.
 
 Data: the order's input artifacts are copied into its run folder before the run is recorded,
 and an artifact parameter's value becomes the path of its copy; the workload leaves products in
