@@ -2,12 +2,14 @@
 descending), and the seek condition after a row agrees with that on every database.
 
 A nullable field sorts by two keys, `field IS NULL` and then the field, so that no key is ever
-compared with NULL: the seek is then a comparison of non-null keys, which PostgreSQL and SQLite
-answer with an index range scan at any depth when an index has those keys in that order
-(services: `(name IS NULL), name, id`). `name > x OR name IS NULL` instead makes PostgreSQL
-scan the index from its start and filter, and SQLite sort every row, for every page."""
+compared with NULL. When the first field is nullable a page is read partition by partition
+(`partitions`): the rows where it is not NULL, then those where it is (the other way round when
+descending), each an index range on the plain (field, id) index at any depth, where a single
+`name > x OR name IS NULL` makes PostgreSQL scan the index from its start and filter, and
+SQLite sort every row, for every page."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,7 @@ MAX_TERMS = 5
 class SortTerm:
     field: Field
     descending: bool
+    not_null: bool = False  # within a partition where it is known not to be NULL
 
     @property
     def key(self) -> str:
@@ -72,7 +75,27 @@ def parse_orderby(text: str | None, fields: Mapping[str, Field], default: list[t
 
 
 def _nullable(term: SortTerm) -> bool:
-    return getattr(getattr(term.field.column, "expression", None), "nullable", True)
+    return not term.not_null and getattr(getattr(term.field.column, "expression", None), "nullable", True)
+
+
+def partitions(terms: list[SortTerm], values: list[Any] | None) -> list[tuple[Any, list]]:
+    """(condition, ORDER BY clauses) of each partition that the rows after `values` (all rows
+    when None) lie in, in order; read one after the other, they give the rows in the order of
+    `terms`. One partition unless the first field is nullable."""
+    first, rest = terms[0], terms[1:]
+    if not _nullable(first):
+        return [(sa.true() if values is None else seek_after(terms, values), order_clauses(terms))]
+    column = first.field.column
+    not_null = [dataclasses.replace(first, not_null=True), *rest]
+    ordered = [(column.is_not(None), not_null, values), (column.is_(None), rest, values and values[1:])]
+    if first.descending:  # NULL is the largest value: its rows come first when descending
+        ordered.reverse()
+    if values is None:
+        return [(condition, order_clauses(within)) for condition, within, _ in ordered]
+    current, *later = ordered[int((values[0] is None) != first.descending):]
+    condition, within, after = current
+    return [(sa.and_(condition, seek_after(within, after)), order_clauses(within)),
+            *((condition, order_clauses(within)) for condition, within, _ in later)]
 
 
 def _key_values(terms: list[SortTerm], values: list[Any]) -> list[tuple[Any, bool, Any]]:
@@ -81,7 +104,7 @@ def _key_values(terms: list[SortTerm], values: list[Any]) -> list[tuple[Any, boo
     keyed = []
     for term, value in zip(terms, values, strict=True):
         if _nullable(term):
-            keyed.append((term.field.column.is_(None), term.descending, value is None))
+            keyed.append((term.field.column.is_(None), term.descending, sa.literal(value is None, sa.Boolean())))
             if value is None:
                 continue
         keyed.append((term.field.column, term.descending, value))

@@ -10,6 +10,7 @@ from app.artifacts.resumable import remove_stale_uploads
 from app.artifacts.stores import make_store
 from app.config import Config
 from app.db import Database
+from app.migrate import refresh_statistics
 from app.work_signal import WORK
 from app.worker.health import WorkerMetrics
 from app.worker.order_data import OrderData
@@ -56,6 +57,7 @@ class Worker:
                 self._next_expiry = time.monotonic() + EXPIRY_CHECK_SECONDS
                 steps += expire_products(session, self._data.store)
                 steps += remove_stale_uploads(session, self._data.store, self._config.artifacts)
+                refresh_statistics(self._database.engine)  # for the planner, as the data grows
             return steps
         finally:
             session.close()

@@ -24,7 +24,7 @@ from app import create_app
 from app.auth import SharedSecretVerifier
 from app.config import Config
 from app.db import make_engine
-from app.migrate import upgrade
+from app.migrate import refresh_statistics, upgrade
 from app.query.filtering import compile_filter
 from app.query.ordering import order_clauses, parse_orderby, seek_after
 from app.query.tokens import make_token
@@ -66,6 +66,7 @@ def load(url: str) -> None:
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(sa.text("ANALYZE"))
+    refresh_statistics(engine)  # SQLite's, as the worker keeps them
     engine.dispose()
 
 
