@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test openapi lock bench bench-execution bench-local-start bench-artifacts bench-events
+.PHONY: serve test openapi lock bench bench-execution bench-local-start bench-artifacts bench-events bench-api
 serve: $(VENV)/.installed
 	$(BIN)/marketplace serve
 
@@ -50,3 +50,7 @@ bench-artifacts: $(VENV)/.installed-test
 
 bench-events: $(VENV)/.installed-test
 	$(BIN)/python -m tests.bench.bench_events
+
+# Needs wrk (Debian: apt-get install -y wrk).
+bench-api: $(VENV)/.installed-test
+	$(BIN)/python -m tests.bench.bench_api
