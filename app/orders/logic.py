@@ -149,8 +149,16 @@ def _visible_to(account: str):
     return sa.or_(Order.account == account, Order.service_owner == account)
 
 
-def get_order(session: Session, account: str, order_id: str) -> Order:
-    order = session.scalars(sa.select(Order).where(Order.id == order_id, _visible_to(account))).first()
+# An order read to be shown: its tags and inputs in the same query, its products in one more;
+# read for anything else, none of them unless asked for.
+_ORDER_AS_SHOWN = (sa.orm.joinedload(Order.tag_rows), sa.orm.joinedload(Order.inputs),
+                   sa.orm.selectinload(Order.products))
+_ORDER_ALONE = (sa.orm.lazyload(Order.tag_rows), sa.orm.lazyload(Order.inputs), sa.orm.lazyload(Order.products))
+
+
+def get_order(session: Session, account: str, order_id: str, shown: bool = False) -> Order:
+    statement = sa.select(Order).where(Order.id == order_id, _visible_to(account))
+    order = session.scalars(statement.options(*(_ORDER_AS_SHOWN if shown else _ORDER_ALONE))).unique().one_or_none()
     if order is None:
         # The same answer as for an id that does not exist, so ids cannot be probed.
         raise NotFound("no order has this id", id=order_id)

@@ -83,7 +83,7 @@ class OrderById(MethodView):
     @blp.operation("getOrder", 200, OrderRTSchema, 404, example=examples.ORDER)
     def get(self, order_id):
         """Read an order (yours, or one placed for your service)"""
-        return logic.get_order(db_session(), current_account(), order_id)
+        return logic.get_order(db_session(), current_account(), order_id, shown=True)
 
 
 @blp.route("/orders/<order:order_id>/cancel")
