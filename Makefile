@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test openapi lock bench bench-execution bench-local-start bench-artifacts bench-events bench-webhooks bench-web screenshots
+.PHONY: serve test openapi lock bench bench-execution bench-local-start bench-artifacts bench-events bench-webhooks bench-web screenshots bench-api
 serve: $(VENV)/.installed
 	$(BIN)/marketplace serve
 
@@ -60,3 +60,7 @@ bench-web: $(VENV)/.installed-test
 # The README's pictures of the web pages, taken by the browser tests from the running application.
 screenshots: $(VENV)/.installed-test
 	MARKETPLACE_WRITE_SCREENSHOTS=1 $(BIN)/pytest tests/app/web/test_browser.py -k finds
+
+# Needs wrk (Debian: apt-get install -y wrk).
+bench-api: $(VENV)/.installed-test
+	$(BIN)/python -m tests.bench.bench_api

@@ -86,9 +86,37 @@ def make_engine(url: str) -> sa.Engine:
             with engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
-    # pre-ping: connections cut while the server was away are replaced, without a restart.
     timeout = {} if "connect_timeout" in url else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
-    return sa.create_engine(url, pool_pre_ping=True, connect_args=timeout)
+    engine = sa.create_engine(url, pool_recycle=RECYCLE_SECONDS, connect_args=timeout)
+    sa.event.listen(engine, "checkin", _note_checkin)
+    sa.event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+# Connections cut while the server was away are replaced without a restart, but without a round
+# trip per checkout (pool_pre_ping): a connection in steady use is handed out as it is; one that
+# sat idle for a while is pinged first, and a dead one is replaced (the pool retries the checkout).
+# A connection that dies under a request ends it with 503, and the pool drops the others of its
+# age; connections older than RECYCLE_SECONDS are replaced before the server or a proxy cuts them.
+IDLE_PING_SECONDS = 10.0
+RECYCLE_SECONDS = 1800
+_CHECKED_IN = "marketplace_checked_in"
+
+
+def _note_checkin(_dbapi_connection, record) -> None:
+    record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    if time.monotonic() - record.info.get(_CHECKED_IN, 0.0) < IDLE_PING_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()
+    except Exception as error:  # any failure of a ping: the connection is gone
+        raise sa.exc.DisconnectionError(str(error)) from error
 
 
 class Availability:
@@ -123,7 +151,16 @@ class Database:
         self.availability = Availability()
         sa.event.listen(self.engine, "after_cursor_execute", self.availability.answered)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.session: Session = scoped_session(self.sessions)
+        # Plain reads (GET and HEAD requests) run without a transaction: no BEGIN, no ROLLBACK.
+        self.read_sessions = sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                          expire_on_commit=False)
+        self.session: Session = scoped_session(self._request_session)
+
+    def _request_session(self) -> Session:
+        from flask import has_request_context, request
+        if has_request_context() and request.method in ("GET", "HEAD"):
+            return self.read_sessions()
+        return self.sessions()
 
     def init_app(self, app) -> None:
         app.extensions["database"] = self

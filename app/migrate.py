@@ -22,6 +22,20 @@ def _alembic_config(connection: sa.Connection | None = None) -> AlembicConfig:
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         command.upgrade(_alembic_config(connection), revision)
+    refresh_statistics(engine)
+
+
+def refresh_statistics(engine: sa.Engine) -> None:
+    """SQLite's planner knows nothing of the rows until ANALYZE: without statistics it takes a
+    filter that every row passes (status eq 'ready') for a selective one, and sorts every row
+    instead of reading a page from the index of the sort. Sampled (~30 ms at 100k rows).
+    (PostgreSQL keeps its own statistics.)"""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA analysis_limit=20000")
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
 
 
 def new_revision(engine: sa.Engine, message: str) -> None:

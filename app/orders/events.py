@@ -8,6 +8,7 @@ sequence alone gives ids in the order they are drawn, not committed). The lock i
 the inserts, the NOTIFY and the COMMIT. SQLite has one writer at a time, which gives the same."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
@@ -20,7 +21,7 @@ from app.db import utcnow
 from app.orders.models import Order, OrderEvent
 
 EVENTS_LOCK = 7_214_965_331  # any constant: the advisory lock that orders event commits
-CHANNEL = "order_events"  # NOTIFY channel; the payload names the orders, space-separated
+CHANNEL = "order_events"  # NOTIFY channel; the payload: a JSON list of the topics (app.orders.wakeup)
 MAX_NOTIFY_BYTES = 7000  # PostgreSQL's payload limit is 8000; beyond it the payload is empty: wake all
 _PENDING = "marketplace_order_events"
 
@@ -61,8 +62,28 @@ def products_added(session: Session, products: Iterable[Artifact]) -> None:
                                                               "size": product.size, "mime-type": product.mime_type})
 
 
-def _notify_payload(order_ids: set[str]) -> str:
-    payload = " ".join(sorted(order_ids))
+def order_topic(order_id: str) -> str:
+    return f"order {order_id}"
+
+
+def account_topic(account: str) -> str:
+    return f"account {account}"
+
+
+def _notify_payload(session: Session, order_ids: set[str]) -> str:
+    """The topics of these orders' events: each order, and the account that placed it (whose
+    list stream follows it)."""
+    accounts, unknown = set(), []
+    for order_id in order_ids:
+        order = session.identity_map.get(session.identity_key(Order, order_id))
+        if order is None:
+            unknown.append(order_id)
+        else:
+            accounts.add(order.account)
+    if unknown:
+        accounts |= set(session.scalars(sa.select(Order.account).where(Order.id.in_(unknown))))
+    topics = sorted({*map(order_topic, order_ids), *map(account_topic, accounts)})
+    payload = json.dumps(topics, separators=(",", ":"))
     return payload if len(payload.encode()) <= MAX_NOTIFY_BYTES else ""
 
 
@@ -76,10 +97,11 @@ def _insert_pending(session: Session) -> None:
         return
     # Row locks first, outside the events lock: a holder of the events lock never waits for a row.
     session.flush()
+    payload = _notify_payload(session, {event.order_id for event in pending})
     session.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENTS_LOCK)))
     session.add_all(pending)
     session.flush()
-    session.execute(sa.select(sa.func.pg_notify(CHANNEL, _notify_payload({event.order_id for event in pending}))))
+    session.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
 
 
 @sa.event.listens_for(Session, "after_transaction_end")

@@ -31,6 +31,7 @@ from app.status import (
     ServiceStatus,
     check_order_transition,
 )
+from app.work_signal import work_waiting
 from workflows.compile import dry_run, value_problems
 from workflows.names import PLACEHOLDER_ORDER_ID
 from workflows.parameters import ParameterValueError, resolve_order_values
@@ -45,8 +46,13 @@ def _find_by_key(session: Session, account: str, key: str) -> Order | None:
     return session.scalars(sa.select(Order).where(Order.account == account, Order.idempotency_key == key)).first()
 
 
-def get_service_for_order(session: Session, service_id: str) -> Service:
-    service = session.get(Service, service_id) if len(service_id) <= ID_LENGTH else None
+# What placing an order checks of its service: not its tags or metadata (loaded if ever read).
+_CHECKED_OF_SERVICE = (sa.orm.lazyload(Service.tag_rows), sa.orm.lazyload(Service.metadata_rows))
+
+
+def get_service_for_order(session: Session, service_id: str, checks_only: bool = False) -> Service:
+    options = _CHECKED_OF_SERVICE if checks_only else ()
+    service = session.get(Service, service_id, options=options) if len(service_id) <= ID_LENGTH else None
     if service is None:
         raise InvalidParameterValue("no service has this id", name="service-id", value=service_id)
     return service
@@ -70,7 +76,7 @@ def _artifact_values(service: Service, values: list[tuple[str, str]]) -> dict[st
 
 
 def _orderable_service(session: Session, service_id: str) -> Service:
-    service = get_service_for_order(session, service_id)
+    service = get_service_for_order(session, service_id, checks_only=True)
     if service.status != ServiceStatus.READY:
         raise Conflict(f"the service is {service.status}: only a ready service can be ordered", id=service.id)
     return service
@@ -106,14 +112,20 @@ def place_order(session: Session, account: str, request: dict[str, Any], limits:
     """Check the values against the service's definitions and keep them with a snapshot of its
     workflow. Returns the order and whether it is new (False: replayed by Idempotency-Key)."""
     digest = request_digest(request)
-    if idempotency_key and (existing := _find_by_key(session, account, idempotency_key)):
-        return _replay(existing, digest)
-    service = _orderable_service(session, request["service_id"])
-    values = _resolve(service, request["parameters"])
-    if request.get("callback") is not None:
-        require_callback(request["callback"], callback_networks)
-    inputs = artifacts.order_inputs(session, account, _artifact_values(service, values))
-    _check_active_orders(session, account, limits.active_orders)
+    try:
+        service = _orderable_service(session, request["service_id"])
+        values = _resolve(service, request["parameters"])
+        if request.get("callback") is not None:
+            require_callback(request["callback"], callback_networks)
+        inputs = artifacts.order_inputs(session, account, _artifact_values(service, values))
+        _check_active_orders(session, account, limits.active_orders)
+    except ApiError:
+        # A retry is answered its order whatever has changed since (the service, the count of
+        # active orders); looked up only here and when the insert finds the key taken, so that
+        # a first POST with a key costs no query more than one without.
+        if idempotency_key and (existing := _find_by_key(session, account, idempotency_key)):
+            return _replay(existing, digest)
+        raise
     order = Order(id=new_order_id(), name=request.get("name"), account=account, service_id=service.id,
                   service_owner=service.owner, service_version=service.version,
                   service_incarnation=service.incarnation, status=OrderStatus.PENDING,
@@ -124,10 +136,11 @@ def place_order(session: Session, account: str, request: dict[str, Any], limits:
     order.inputs = inputs
     session.add(order)
     events.status_changed(session, order)
+    work_waiting(session)
     try:
         session.commit()
     except IntegrityError:
-        # A concurrent POST with the same key won the race: answer its order.
+        # The key is taken (a retry, or a concurrent POST with it that won the race): answer its order.
         session.rollback()
         if idempotency_key and (existing := _find_by_key(session, account, idempotency_key)):
             return _replay(existing, digest)
@@ -140,8 +153,16 @@ def _visible_to(account: str):
     return sa.or_(Order.account == account, Order.service_owner == account)
 
 
-def get_order(session: Session, account: str, order_id: str) -> Order:
-    order = session.scalars(sa.select(Order).where(Order.id == order_id, _visible_to(account))).first()
+# An order read to be shown: its tags and inputs in the same query, its products in one more;
+# read for anything else, none of them unless asked for.
+_ORDER_AS_SHOWN = (sa.orm.joinedload(Order.tag_rows), sa.orm.joinedload(Order.inputs),
+                   sa.orm.selectinload(Order.products))
+_ORDER_ALONE = (sa.orm.lazyload(Order.tag_rows), sa.orm.lazyload(Order.inputs), sa.orm.lazyload(Order.products))
+
+
+def get_order(session: Session, account: str, order_id: str, shown: bool = False) -> Order:
+    statement = sa.select(Order).where(Order.id == order_id, _visible_to(account))
+    order = session.scalars(statement.options(*(_ORDER_AS_SHOWN if shown else _ORDER_ALONE))).unique().one_or_none()
     if order is None:
         # The same answer as for an id that does not exist, so ids cannot be probed.
         raise NotFound("no order has this id", id=order_id)
@@ -175,6 +196,7 @@ def cancel_order(session: Session, account: str, order_id: str) -> Order:
         finish_order(order, OrderStatus.CANCELLED, "cancelled before it started")
     elif order.status not in FINISHED_ORDER_STATUSES:
         order.cancel_requested = True
+        work_waiting(session)
     session.commit()
     return order
 

@@ -15,13 +15,20 @@ from app.api_errors import ApiError
 from app.config import EventStreamSettings
 from app.orders.events import EventKind
 from app.orders.models import Order, OrderEvent
-from app.orders.wakeup import PostgresListener, Wakeup
+from app.orders.wakeup import Wakeup, account_topic, events_listener, order_topic
 from app.status import FINISHED_ORDER_STATUSES
 
 BATCH = 500  # events per read; a stream far behind reads again at once
 STREAMS_FULL_RETRY_AFTER_SECONDS = 5
-# Reads the events after an id: (the events, whether the stream has reached its end).
-Reader = Callable[[Session, int], tuple[list[OrderEvent], bool]]
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Reads the events after an id: (the events, whether the stream has reached its end); a
+    NOTIFY that names one of `topics` wakes the stream to read again."""
+
+    read: Callable[[Session, int], tuple[list[OrderEvent], bool]]
+    topics: frozenset[str]
 
 
 def _is_final(event: OrderEvent) -> bool:
@@ -40,17 +47,18 @@ def order_reader(order_id: str) -> Reader:
             if _is_final(event):
                 return events[:position + 1], True
         return events, not events and status in FINISHED_ORDER_STATUSES
-    return read
+    return Reader(read, frozenset({order_topic(order_id)}))
 
 
-def orders_reader(orders: sa.Select) -> Reader:
-    """The events of the orders `orders` selects (as they are when the events are read); no end."""
+def orders_reader(orders: sa.Select, account: str) -> Reader:
+    """The events of the orders `orders` selects (as they are when the events are read), among
+    those `account` placed; no end."""
     ids = orders.with_only_columns(Order.id).order_by(None)
 
     def read(session: Session, after: int) -> tuple[list[OrderEvent], bool]:
         return list(session.scalars(sa.select(OrderEvent).where(OrderEvent.id > after, OrderEvent.order_id.in_(ids))
                                     .order_by(OrderEvent.id).limit(BATCH))), False
-    return read
+    return Reader(read, frozenset({account_topic(account)}))
 
 
 @dataclass
@@ -70,7 +78,7 @@ class EventStreams:
         self._stopped = threading.Event()
         self._listener = None
         if database_url.startswith("postgresql"):
-            self._listener = PostgresListener(database_url, self.wakeup, self._stopped)
+            self._listener = events_listener(database_url, self.wakeup, self._stopped)
         # With NOTIFY, reading again without one is only a fallback for a lost listener connection.
         self._wait_seconds = settings.poll_seconds * (10 if self._listener else 1)
         self._open = 0
@@ -108,22 +116,26 @@ class EventStreams:
         """The events after `after`, and None for a heartbeat when none came for a while. Ends
         when `read` says so, after the replay when `follow` is false, or after max_seconds."""
         started = last_sent = time.monotonic()
-        while True:
-            generation = self.wakeup.generation()
-            with self._sessions() as session:
-                events, ended = read(session, after)
-                session.expunge_all()
-            for event in events:
-                yield event
-                after = event.id
-            now = time.monotonic()
-            if events:
-                last_sent = now
-            if ended or not follow or now - started >= self.settings.max_seconds or self._stopped.is_set():
-                return
-            if len(events) == BATCH:
-                continue
-            if now - last_sent >= self.settings.heartbeat_seconds:
-                yield None
-                last_sent = now
-            self.wakeup.wait(generation, min(self._wait_seconds, self.settings.heartbeat_seconds - (now - last_sent)))
+        waiter = self.wakeup.subscribe(read.topics)
+        try:
+            while True:
+                waiter.arm()
+                with self._sessions() as session:
+                    events, ended = read.read(session, after)
+                    session.expunge_all()
+                for event in events:
+                    yield event
+                    after = event.id
+                now = time.monotonic()
+                if events:
+                    last_sent = now
+                if ended or not follow or now - started >= self.settings.max_seconds or self._stopped.is_set():
+                    return
+                if len(events) == BATCH:
+                    continue
+                if now - last_sent >= self.settings.heartbeat_seconds:
+                    yield None
+                    last_sent = now
+                waiter.wait(min(self._wait_seconds, self.settings.heartbeat_seconds - (now - last_sent)))
+        finally:
+            self.wakeup.unsubscribe(waiter)

@@ -85,7 +85,7 @@ class OrderById(MethodView):
     @blp.operation("getOrder", 200, OrderRTSchema, 404, example=examples.ORDER)
     def get(self, order_id):
         """Read an order (yours, or one placed for your service)"""
-        return logic.get_order(db_session(), current_account(), order_id)
+        return logic.get_order(db_session(), current_account(), order_id, shown=True)
 
 
 @blp.route("/orders/<order:order_id>/cancel")
@@ -204,7 +204,8 @@ class OrdersEvents(MethodView):
     @_documented_stream("followOrdersEvents")
     def get(self, query, headers):
         """Follow the events of your orders (server-sent events), optionally of those $filter selects"""
-        orders = logic.own_orders(current_account())
+        account = current_account()
+        orders = logic.own_orders(account)
         if query.get("filter"):
             orders = orders.where(compile_filter(query["filter"], ORDER_LIST.declared))
-        return _event_stream(streams.orders_reader(orders), query, headers)
+        return _event_stream(streams.orders_reader(orders, account), query, headers)

@@ -1,77 +1,87 @@
-"""Waking the event streams of this process when events commit. Streams wait on one Wakeup; on
-PostgreSQL one listening connection per process (LISTEN order_events) fans each NOTIFY out to
-them, on SQLite they wake every poll interval and look."""
+"""Waking the event streams of this process when events commit. A stream waits on the topics it
+follows (an order, or an account's orders); on PostgreSQL one listening connection per process
+(LISTEN order_events) hands each NOTIFY's topics to the streams that follow one of them, and
+only to those; on SQLite the streams wake every poll interval and look."""
 from __future__ import annotations
 
-import logging
-import os
+import json
 import threading
+from collections.abc import Iterable
 
-import psycopg
-import sqlalchemy as sa
+from app.listen import PostgresListener
+from app.orders.events import CHANNEL, account_topic, order_topic
 
-from app.orders.events import CHANNEL
+__all__ = ["Wakeup", "account_topic", "events_listener", "order_topic"]
 
-log = logging.getLogger(__name__)
-RECONNECT_SECONDS = 2.0
+
+def topics_of_payload(payload: str | None) -> list[str] | None:
+    """The topics a NOTIFY names; None (wake every stream) for an empty, cut or foreign payload."""
+    if not payload:
+        return None
+    try:
+        topics = json.loads(payload)
+    except ValueError:
+        return None
+    return topics if isinstance(topics, list) and all(isinstance(t, str) for t in topics) else None
+
+
+class Waiter:
+    """One stream's place: armed before it reads, so that a notification that comes while it
+    reads is never lost (its next wait returns at once)."""
+
+    def __init__(self, topics: frozenset[str]):
+        self.topics = topics
+        self._woken = threading.Event()
+
+    def arm(self) -> None:
+        self._woken.clear()
+
+    def wake(self) -> None:
+        self._woken.set()
+
+    def wait(self, timeout: float) -> None:
+        self._woken.wait(timeout)
 
 
 class Wakeup:
-    """A generation counter: a stream notes it, reads, and waits for it to change. Noting it
-    before reading means a notification that comes while reading is never lost."""
+    """The waiters by topic. `generation` counts notifications (of any topic), for tests and metrics."""
 
     def __init__(self):
-        self._condition = threading.Condition()
+        self._lock = threading.Lock()
+        self._by_topic: dict[str, set[Waiter]] = {}
         self._generation = 0
 
     def generation(self) -> int:
         return self._generation
 
-    def notify(self) -> None:
-        with self._condition:
-            self._generation += 1
-            self._condition.notify_all()
-
-    def wait(self, seen: int, timeout: float) -> None:
-        with self._condition:
-            self._condition.wait_for(lambda: self._generation != seen, timeout)
-
-
-class PostgresListener:
-    """A thread with its own connection (not one of the pool's) that LISTENs and wakes streams.
-    Started by the first stream of a process: gunicorn forks after the app is built, and a thread
-    does not survive a fork."""
-
-    def __init__(self, database_url: str, wakeup: Wakeup, stopped: threading.Event):
-        self._stopped = stopped
-        url = sa.engine.make_url(database_url).set(drivername="postgresql")
-        self._conninfo = url.render_as_string(hide_password=False)
-        self._wakeup = wakeup
-        self._lock = threading.Lock()
-        self._pid: int | None = None
-        self.listening = threading.Event()
-
-    def ensure_started(self) -> None:
+    def subscribe(self, topics: Iterable[str]) -> Waiter:
+        waiter = Waiter(frozenset(topics))
         with self._lock:
-            if self._pid != os.getpid():
-                self._pid = os.getpid()
-                self.listening = threading.Event()
-                threading.Thread(target=self._run, name="order-events-listener", daemon=True).start()
+            for topic in waiter.topics:
+                self._by_topic.setdefault(topic, set()).add(waiter)
+        return waiter
 
-    def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5) as connection:
-                    connection.execute(f"LISTEN {CHANNEL}")
-                    self.listening.set()
-                    self._wakeup.notify()  # whatever committed while nobody listened
-                    while not self._stopped.is_set():
-                        # A timeout, so that a closed application's listener ends.
-                        for _notification in connection.notifies(timeout=RECONNECT_SECONDS, stop_after=1):
-                            self._wakeup.notify()
-            except psycopg.Error as error:
-                self.listening.clear()
-                if not self._stopped.is_set():
-                    log.warning("order events listener lost its connection, reconnecting: %s", error)
-            self._wakeup.notify()
-            self._stopped.wait(RECONNECT_SECONDS)
+    def unsubscribe(self, waiter: Waiter) -> None:
+        with self._lock:
+            for topic in waiter.topics:
+                waiters = self._by_topic.get(topic)
+                if waiters is not None:
+                    waiters.discard(waiter)
+                    if not waiters:
+                        del self._by_topic[topic]
+
+    def notify(self, topics: Iterable[str] | None = None) -> None:
+        """Wake the waiters of these topics; None: every waiter."""
+        with self._lock:
+            self._generation += 1
+            if topics is None:
+                woken = {waiter for waiters in self._by_topic.values() for waiter in waiters}
+            else:
+                woken = {waiter for topic in topics for waiter in self._by_topic.get(topic, ())}
+        for waiter in woken:
+            waiter.wake()
+
+
+def events_listener(database_url: str, wakeup: Wakeup, stopped: threading.Event) -> PostgresListener:
+    return PostgresListener(database_url, CHANNEL, lambda payload: wakeup.notify(topics_of_payload(payload)),
+                            stopped)

@@ -15,7 +15,7 @@ from app.api_errors import BadRequest
 from app.query.fields import DATETIME, Field, PairCollection, StringCollection
 from app.query.filtering import compile_filter
 from app.query.options import DEFAULT_LIMIT, MAX_LIMIT, OPTION_NAMES, SPACE, Bound, read_options
-from app.query.ordering import parse_orderby, seek_after
+from app.query.ordering import order_clauses, parse_orderby, partitions, seek_after
 from app.query.tokens import make_token, read_token
 
 _POSITION_OPTIONS = ("$skip", "offset", "pageToken")
@@ -81,12 +81,21 @@ class ListSpec:
                 statement = statement.where(_BOUND_OPERATORS[bound.operator](column, options.bounds[bound.option]))
         if options.filter is not None:
             statement = statement.where(compile_filter(options.filter, self.declared))
+        values = None
         if options.page_token is not None:
             values = read_token(secret, options.page_token, options.filter, terms)
-            statement = statement.where(seek_after(terms, values))
-        statement = statement.order_by(*(term.clause() for term in terms))
         # One row more than the page holds tells whether a next page exists.
-        rows = list(session.scalars(statement.offset(options.skip).limit(options.limit + 1)))
+        wanted = options.limit + 1
+        if options.skip:
+            if values is not None:
+                statement = statement.where(seek_after(terms, values))
+            rows = list(session.scalars(statement.order_by(*order_clauses(terms)).offset(options.skip).limit(wanted)))
+        else:  # partition after partition, each an index range (app.query.ordering)
+            rows = []
+            for condition, order in partitions(terms, values):
+                rows += session.scalars(statement.where(condition).order_by(*order).limit(wanted - len(rows)))
+                if len(rows) == wanted:
+                    break
         items = rows[:options.limit]
         kept = [(key, value) for key, value in args if key not in _POSITION_OPTIONS]
         links = {"self": _url(base_url, args), "first": _url(base_url, kept)}

@@ -15,6 +15,7 @@ from app.db import ID_LENGTH, utcnow
 from app.ownership import require_owner
 from app.services.models import Service
 from app.status import ServiceStatus, check_service_transition
+from app.work_signal import work_waiting
 from workflows.parameters import canonical_value, check_parameter_definitions
 
 # A URN (RFC 8141, without '/', '?' and '#', which cannot travel in one path segment) or a slug.
@@ -51,8 +52,13 @@ def check_description(description: dict[str, Any]) -> None:
                                                     definition.get("options") or [])
 
 
-def get_service(session: Session, service_id: str) -> Service:
-    service = session.get(Service, service_id) if len(service_id) <= ID_LENGTH else None
+# A service read to be shown: its tags and metadata in the same query (not one query each).
+SERVICE_AS_SHOWN = (sa.orm.joinedload(Service.tag_rows), sa.orm.joinedload(Service.metadata_rows))
+
+
+def get_service(session: Session, service_id: str, shown: bool = False) -> Service:
+    options = SERVICE_AS_SHOWN if shown else ()
+    service = session.get(Service, service_id, options=options) if len(service_id) <= ID_LENGTH else None
     if service is None:
         raise NotFound("no service has this id", id=service_id)
     return service
@@ -89,6 +95,7 @@ def publish_service(session: Session, owner: str, description: dict[str, Any], l
                       version=1, created_at=now, updated_at=now)
     _apply_description(service, description)
     session.add(service)
+    work_waiting(session)
     session.commit()
     return service
 
@@ -118,6 +125,7 @@ def replace_service(session: Session, account: str, service_id: str, description
     service.status_message = None
     service.version += 1
     service.updated_at = utcnow()
+    work_waiting(session)
     session.commit()
     return service, False
 

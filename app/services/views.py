@@ -57,7 +57,7 @@ class ServiceById(MethodView):
     @blp.operation("getService", 200, ServiceStatusRTSchema, 404, example=examples.SERVICE)
     def get(self, service_id):
         """Read a service"""
-        return logic.get_service(db_session(), service_id)
+        return logic.get_service(db_session(), service_id, shown=True)
 
     @blp.arguments(ServiceUpdateQuerySchema, location="query", error_status_code=400)
     @blp.arguments(ServiceDescriptionSchema, example=examples.SERVICE_DESCRIPTION)

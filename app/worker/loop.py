@@ -10,11 +10,14 @@ from app.artifacts.resumable import remove_stale_uploads
 from app.artifacts.stores import make_store
 from app.config import Config
 from app.db import Database
+from app.migrate import refresh_statistics
+from app.work_signal import WORK
 from app.worker.health import WorkerMetrics
 from app.worker.order_data import OrderData
 from app.worker.orders import observe_running_orders, stop_orphaned_workloads, submit_pending_orders
 from app.worker.services import build_pending_services
 from app.worker.webhooks import Dispatcher
+from app.worker.wakeup import watch_other_processes
 from workflows.backends.base import Backend
 from workflows.backends.local import LocalBackend
 
@@ -55,14 +58,21 @@ class Worker:
                 self._next_expiry = time.monotonic() + EXPIRY_CHECK_SECONDS
                 steps += expire_products(session, self._data.store)
                 steps += remove_stale_uploads(session, self._data.store, self._config.artifacts)
+                refresh_statistics(self._database.engine)  # for the planner, as the data grows
             return steps
         finally:
             session.close()
 
-    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
-        self.backend.start(stop)
+    def run(self, stop: threading.Event, interval: float = 1.0, other_processes: bool = True) -> None:
+        """Pass after pass until `stop`; between passes it sleeps `interval` unless woken: by work
+        stored in this process or (`other_processes`) in another, or by a workload's change."""
+        threading.Thread(target=lambda: (stop.wait(), WORK.notify()), name="worker-stop", daemon=True).start()
+        if other_processes:
+            watch_other_processes(self._database.engine.url.render_as_string(hide_password=False), WORK, stop)
+        self.backend.start(stop, WORK.notify)
         Dispatcher(self._database, self._config, metrics=self.metrics).start(stop)  # beside the loop, never in it
         while not stop.is_set():
+            generation = WORK.generation()  # before the pass: what comes during it wakes the next at once
             try:
                 busy = self.run_once()
                 self.metrics.passes.labels("ok").inc()
@@ -72,11 +82,14 @@ class Worker:
                 busy = 0
             self.metrics.last_pass = time.monotonic()
             if not busy:
-                stop.wait(interval)
+                WORK.wait(generation, interval)
 
 
 def start_in_background(database: Database, config: Config) -> threading.Event:
-    """The embedded mode: the same loop in a daemon thread of `marketplace serve`."""
+    """The embedded mode: the same loop in a daemon thread of `marketplace serve`, woken in-process
+    by the API's commits (and on PostgreSQL by other processes' too)."""
     stop = threading.Event()
-    threading.Thread(target=Worker(database, config).run, args=(stop,), name="worker", daemon=True).start()
+    other_processes = database.engine.dialect.name == "postgresql"
+    threading.Thread(target=Worker(database, config).run, args=(stop, 1.0, other_processes), name="worker",
+                     daemon=True).start()
     return stop

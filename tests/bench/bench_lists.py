@@ -24,9 +24,9 @@ from app import create_app
 from app.auth import SharedSecretVerifier
 from app.config import Config
 from app.db import make_engine
-from app.migrate import upgrade
+from app.migrate import refresh_statistics, upgrade
 from app.query.filtering import compile_filter
-from app.query.ordering import parse_orderby, seek_after
+from app.query.ordering import order_clauses, parse_orderby, seek_after
 from app.query.tokens import make_token
 from app.services.listing import SERVICE_LIST
 from app.services.models import Service, ServiceTag
@@ -66,6 +66,7 @@ def load(url: str) -> None:
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(sa.text("ANALYZE"))
+    refresh_statistics(engine)  # SQLite's, as the worker keeps them
     engine.dispose()
 
 
@@ -87,7 +88,7 @@ def core_statement(filter_text, after=None):
         statement = statement.where(compile_filter(filter_text, SERVICE_LIST.declared))
     if after is not None:
         statement = statement.where(seek_after(terms, after))
-    return statement.order_by(*(t.clause() for t in terms)).limit(PAGE + 1), terms
+    return statement.order_by(*order_clauses(terms)).limit(PAGE + 1), terms
 
 
 def measure(label: str, url: str) -> list[tuple]:

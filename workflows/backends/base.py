@@ -102,8 +102,9 @@ class Backend(Protocol):
     def cancel(self, order_id: str) -> None:
         """Ask the workload to stop, without waiting for it; a no-op if it has ended."""
 
-    def start(self, stop: threading.Event) -> None:
-        """Begin watching workloads (in threads that end when `stop` is set)."""
+    def start(self, stop: threading.Event, changed: Callable[[], None] = lambda: None) -> None:
+        """Begin watching workloads (in threads that end when `stop` is set), calling `changed`
+        when there is news for the worker (a workload ended, a watch event came)."""
 
     def changed_orders(self) -> set[str] | None:
         """Orders with news since the last call (drained), or None: no change feed, look at all."""

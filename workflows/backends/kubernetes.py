@@ -61,6 +61,7 @@ class KubernetesBackend:
         self._objects: dict[str, tuple[Resource, dict[str, Any] | None]] = {}  # None: deleted
         self._pods = OrderPods(clock)
         self._changed: set[str] = set()
+        self._wake: Callable[[], None] = lambda: None  # the worker's, once started
         self._deadlines = Deadlines()
         self._stuck_ended: dict[str, str] = {}  # order id -> why it ended, until the worker has stored it
         self._logs = LogReader(client, settings.log_bytes, settings.log_poll_seconds, clock)
@@ -72,6 +73,7 @@ class KubernetesBackend:
     def _remember(self, resource: Resource, obj: dict[str, Any] | None, order_id: str) -> None:
         self._objects[order_id] = (resource, obj)
         self._changed.add(order_id)
+        self._wake()
 
     def _lister(self, resource: Resource):
         def on_list(items: list[dict[str, Any]]) -> None:
@@ -104,13 +106,16 @@ class KubernetesBackend:
     def _list_pods(self, items: list[dict[str, Any]]) -> None:
         with self._lock:
             self._changed |= self._pods.replace(items)
+        self._wake()
 
     def _apply_pod_event(self, kind: str, pod: dict[str, Any]) -> None:
         with self._lock:
             if order_id := self._pods.apply(kind, pod):
                 self._changed.add(order_id)
+                self._wake()
 
-    def start(self, stop: threading.Event) -> None:
+    def start(self, stop: threading.Event, changed: Callable[[], None] = lambda: None) -> None:
+        self._wake = changed
         for watcher in self.watchers:
             watcher.start(stop)
 

@@ -3,10 +3,11 @@
 No shell: the command line is an argument list. The image is recorded but not pulled, so the
 command must exist here. Each order's run is a folder on disk (`runs.py`) looked after by a
 supervisor process of its own (`supervisor.py`), which enforces the order's limits and records
-its output and its end; this backend writes what to run, starts the supervisor, and reads the
-folder back. So a worker killed at any moment, once restarted, finds every run where it stands:
-it re-attaches to live ones, collects those that ended meanwhile, and starts again only a run
-that no supervisor ever claimed.
+its output and its end; this backend writes what to run, has the supervisor started (forked by
+a launcher process that has imported it already, `launcher.py`, which also says when it exits,
+so the worker looks at an ended run at once), and reads the folder back. So a worker killed at
+any moment, once restarted, finds every run where it stands: it re-attaches to live ones,
+collects those that ended meanwhile, and starts again only a run that no supervisor ever claimed.
 
 Data: the order's input artifacts are copied into its run folder before the run is recorded,
 and an artifact parameter's value becomes the path of its copy; the workload leaves products in
@@ -22,14 +23,14 @@ import dataclasses
 import functools
 import logging
 import os
-import subprocess
-import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from kubernetes.utils.quantity import parse_quantity
 
 from workflows.backends.base import Observation, Phase, ProducedFile, ProductList, Submission
+from workflows.backends.launcher import Launcher, Supervisor
 from workflows.backends.runs import RunFolder, RunState, remove_runs_ended_before, unended_run_orders
 from workflows.backends.sandbox import Limits, SandboxSettings, command_exists, order_uid, resolve_mode
 from workflows.basic import basic_command_line, order_environment
@@ -66,7 +67,9 @@ class LocalBackend:
                         "use this mode only for one trusted account", why_not)
         else:
             log.info("orders run in a bubblewrap sandbox (network %s)", "allowed" if sandbox.network else "off")
-        self._supervisors: dict[str, subprocess.Popen] = {}
+        self._supervisors: dict[str, Supervisor] = {}
+        self._wake: Callable[[], None] = lambda: None  # the worker's, once started
+        self._launcher = Launcher(lambda: self._wake())
         self._log_offsets: dict[str, tuple[int, int]] = {}  # order → (lines read, byte offset)
 
     def _run(self, order_id: str) -> RunFolder:
@@ -107,15 +110,14 @@ class LocalBackend:
         self._start_supervisor(run)
 
     def _start_supervisor(self, run: RunFolder) -> None:
-        """Idempotent: a second supervisor of the same run finds it claimed and exits."""
-        with open(run.path / "supervisor.log", "ab") as errors:
-            self._supervisors[run.order_id] = subprocess.Popen(
-                [sys.executable, "-m", "workflows.backends.supervisor", str(run.path)],
-                stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, start_new_session=True)
+        """Idempotent: a second supervisor of the same run finds it claimed and exits. Started by
+        the launcher, which says when it has exited: then the run has ended (or could not start),
+        and the worker is woken to look at once."""
+        self._supervisors[run.order_id] = self._launcher.start(str(run.path))
 
     def _starting(self, run: RunFolder) -> Observation:
         supervisor = self._supervisors.get(run.order_id)
-        if supervisor is None:  # restarted worker: no supervisor ever claimed this run, so start one
+        if supervisor is None or supervisor.lost:  # restarted worker (or launcher): nobody claimed it, start one
             self._start_supervisor(run)
         elif supervisor.poll() is not None:
             problem = (run.path / "supervisor.log").read_text(errors="replace")[-500:].strip()
@@ -150,8 +152,12 @@ class LocalBackend:
     def cancel(self, order_id: str) -> None:
         self._run(order_id).request_cancel()  # the supervisor stops the workload; nobody waits here
 
-    def start(self, stop: threading.Event) -> None:
+    def start(self, stop: threading.Event, changed: Callable[[], None] = lambda: None) -> None:
+        self._wake = changed
         threading.Thread(target=self._sweep, args=(stop,), name="local-runs-sweep", daemon=True).start()
+        # The launcher goes with the worker; the supervisors it started stay.
+        threading.Thread(target=lambda: (stop.wait(), self._launcher.close()), name="launcher-closer",
+                         daemon=True).start()
 
     def _sweep(self, stop: threading.Event) -> None:
         """Ended runs' folders stay as long as a finished Job would (MARKETPLACE_JOB_TTL_SECONDS)."""
@@ -179,9 +185,7 @@ class LocalBackend:
     def forget(self, order_id: str) -> None:
         self._run(order_id).mark_forgotten()  # its folder may go once the TTL has passed
         self._log_offsets.pop(order_id, None)
-        supervisor = self._supervisors.pop(order_id, None)
-        if supervisor is not None:
-            supervisor.poll()  # reaped if it has exited; else it ends on its own, in its own session
+        self._supervisors.pop(order_id, None)  # one that has not exited yet ends on its own
 
     def healthy(self) -> bool:
         return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import select
 import signal
 import subprocess
 import sys
@@ -80,7 +81,20 @@ def _process_group_members(pgid: int) -> list[int]:
     return members
 
 
-def _ended_within(process: subprocess.Popen, seconds: float) -> bool:
+def _exit_watch(process: subprocess.Popen) -> int | None:
+    """A descriptor readable once the workload has exited (Linux's pidfd), or None without one."""
+    try:
+        return os.pidfd_open(process.pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _ended_within(process: subprocess.Popen, seconds: float, exit_watch: int | None) -> bool:
+    """Waits on the pidfd, so that an exit is seen at once (Popen.wait(timeout) polls with sleeps)."""
+    if exit_watch is not None:
+        if process.poll() is None:
+            select.select([exit_watch], [], [], seconds)
+        return process.poll() is not None
     try:
         process.wait(seconds)
     except subprocess.TimeoutExpired:
@@ -143,7 +157,8 @@ def supervise(run: RunFolder, submission: dict) -> None:
     reader = threading.Thread(target=keeper.read_all, args=(process.stdout,), daemon=True)
     reader.start()
     reason, kill_at = None, None
-    while not _ended_within(process, POLL_SECONDS):
+    exit_watch = _exit_watch(process)
+    while not _ended_within(process, POLL_SECONDS, exit_watch):
         if reason is None:
             if time.monotonic() - started > limits.deadline_seconds:
                 reason = f"stopped after the {limits.deadline_seconds}s deadline"

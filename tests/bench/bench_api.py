@@ -1,0 +1,197 @@
+"""Benchmark of the API's fast paths (issue 15): this app beside a bare flask-smorest app with one
+schema (tests/bench/reference_app.py), both under gunicorn with the same settings (2 processes,
+the marketplace's threads), loaded in alternation with the same tool (`wrk`, Debian's package:
+`apt-get install -y wrk`). Prints each path's requests per second and its ratio to the reference
+measured in the same round (the median over rounds), then list pages at depth
+(tests/bench/list_depths.py) and order start-up on the embedded default (tests/bench/order_start.py).
+
+PostgreSQL when a server answers (MARKETPLACE_TEST_POSTGRES_URL), else SQLite. Run: `make bench-api`.
+BENCH_SECONDS (per wrk run), BENCH_ROUNDS, BENCH_ORDERS_STORED (orders in the list's table),
+BENCH_PARTS (comma list of paths, depths, start) change it. Figures are noisy on a shared machine:
+read the ratios, which compare runs made a second apart."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from app.config import Config
+from app.db import make_engine
+from app.migrate import upgrade
+from app.orders.models import Order
+from app.services.models import Service
+from tests.bench import list_depths, order_start
+from tests.databases import NoPostgres, temporary_postgres_database
+from tests.factories import service_description
+from tests.serving import ROOT, Api, Process, clean_environment, free_port, token_for, wait_until
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", 5))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
+ORDERS_STORED = int(os.environ.get("BENCH_ORDERS_STORED", 100_000))
+PARTS = os.environ.get("BENCH_PARTS", "paths,depths,start").split(",")
+WORKERS, THREADS = 2, 4
+WRK = ["wrk", "-t2", "-c16", "--latency"]
+PARAMETERS = [{"name": "text", "type": "string"}, {"name": "count", "type": "int"},
+              {"name": "ratio", "type": "float"}, {"name": "flag", "type": "bool"},
+              {"name": "data", "type": "collection"},
+              {"name": "choice", "type": "option", "options": [{"value": "a"}, {"value": "b"}]}]
+VALUES = [{"name": "text", "value": "hello"}, {"name": "count", "value": "3"}, {"name": "ratio", "value": "0.5"},
+          {"name": "flag", "value": "true"}, {"name": "data", "value": "urn:bench:collection:1"},
+          {"name": "choice", "value": "a"}]
+REFERENCE_BODY = {"name": "n", "description": "d", "tags": ["a"]}
+
+
+def lua(method: str, headers: dict[str, str], body: dict | None = None, unique_key: bool = False) -> str:
+    lines = [f'wrk.method = "{method}"']
+    lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
+    if body is not None:
+        lines += [f"wrk.body = [[{json.dumps(body)}]]", 'wrk.headers["Content-Type"] = "application/json"']
+    if unique_key:  # a new Idempotency-Key per request (wrk threads have a Lua state each)
+        lines += ["math.randomseed(os.time() + math.floor(os.clock() * 1e6))", "local n = 0",
+                  "local prefix = tostring(math.random(1, 1e9))",
+                  "request = function()", "  n = n + 1",
+                  '  wrk.headers["Idempotency-Key"] = "bench-" .. prefix .. "-" .. n', "  return wrk.format()", "end"]
+    return "\n".join(lines) + "\n"
+
+
+def wrk(url: str, script: str, folder: Path) -> tuple[float, int]:
+    """(requests per second, responses that were not 2xx or 3xx)."""
+    path = folder / f"{uuid.uuid4().hex}.lua"
+    path.write_text(script)
+    output = subprocess.run([*WRK, f"-d{SECONDS}s", "-s", str(path), url], capture_output=True, text=True,
+                            check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    return rate, int(errors.group(1)) if errors else 0
+
+
+def store_orders(url: str, account: str, service_id: str, count: int) -> None:
+    engine = make_engine(url)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [{"id": f"urn:marketplace:order:{uuid.uuid4()}", "account": account, "service_id": service_id,
+             "service_owner": "provider", "service_version": 1, "status": "succeeded", "parameters": VALUES,
+             "workflow": {"type": "basic", "basic": {"image": "alpine"}}, "cancel_requested": False,
+             "ordered_at": start + timedelta(seconds=i)} for i in range(count)]
+    with engine.begin() as connection:
+        for chunk in range(0, count, 5000):
+            connection.execute(sa.insert(Order), rows[chunk:chunk + 5000])
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(sa.text("ANALYZE"))
+    engine.dispose()
+
+
+def paths(url: str, folder: Path) -> None:
+    env = clean_environment(folder, DATABASE_URL=url, MARKETPLACE_WEB_WORKERS=str(WORKERS),
+                            MARKETPLACE_WEB_THREADS=str(THREADS), MARKETPLACE_LOG_LEVEL="WARNING",
+                            MARKETPLACE_MAX_ACTIVE_ORDERS_PER_ACCOUNT=str(10 ** 9),
+                            MARKETPLACE_MAX_SERVICES_PER_ACCOUNT=str(10 ** 6))
+    config = Config.from_env(env)
+    threads = config.web.threads + config.events.per_process  # as app.production gives its processes
+    engine = make_engine(url)
+    upgrade(engine)
+    port, reference_port = free_port(), free_port()
+    app = Process(["serve", "--production", "--port", str(port)], env, ROOT, folder / "app.log").start()
+    reference = Process(["-w", str(WORKERS), "--threads", str(threads), "-k", "gthread", "-b",
+                         f"127.0.0.1:{reference_port}", "tests.bench.reference_app:app"], env, ROOT,
+                        folder / "reference.log", module="gunicorn").start()
+    try:
+        api = Api(f"http://127.0.0.1:{port}", token_for("bench", env, ROOT))
+        wait_until(api.answers, what="the API")
+        status, service = api.call("POST", "/1/services", service_description(parameters=PARAMETERS))
+        assert status == 201, service
+        with engine.begin() as connection:  # no worker runs: the service is made ready here
+            connection.execute(sa.update(Service).where(Service.id == service["id"]).values(status="ready"))
+        status, order = api.call("POST", "/1/orders", {"service-id": service["id"], "parameters": VALUES})
+        assert status == 201, order
+        auth = {"Authorization": f"Bearer {api.token}"}
+        etag = None
+        with contextlib.suppress(Exception):
+            import urllib.request
+            with urllib.request.urlopen(urllib.request.Request(f"{api.base}/1/orders/{order['id']}",
+                                                               headers=auth)) as response:
+                etag = response.headers.get("ETag")
+        base, ref = api.base, f"http://127.0.0.1:{reference_port}"
+        wait_until(lambda: subprocess.run(["curl", "-sf", f"{ref}/items/1"], capture_output=True).returncode == 0,
+                   what="the reference")
+        order_body = {"service-id": service["id"], "parameters": VALUES}
+        cases = [
+            ("GET /1/services/{id}", base + f"/1/services/{service['id']}", lua("GET", auth),
+             ref + "/items/1", lua("GET", {})),
+            ("GET /1/orders/{id}", base + f"/1/orders/{order['id']}", lua("GET", auth), ref + "/items/1",
+             lua("GET", {})),
+            ("POST /1/orders", base + "/1/orders", lua("POST", auth, order_body), ref + "/items",
+             lua("POST", {}, REFERENCE_BODY)),
+            ("POST /1/orders Idempotency-Key", base + "/1/orders", lua("POST", auth, order_body, unique_key=True),
+             ref + "/items", lua("POST", {}, REFERENCE_BODY)),
+        ]
+        if etag:
+            cases.insert(2, ("GET /1/orders/{id} If-None-Match (304)", base + f"/1/orders/{order['id']}",
+                             lua("GET", {**auth, "If-None-Match": etag.replace('"', '\\"')}),
+                             ref + "/items/1", lua("GET", {})))
+        print(f"paths: wrk -t2 -c16 -d{SECONDS}s, gunicorn {WORKERS} processes x {threads} threads each side, "
+              f"{engine.dialect.name}, median of {ROUNDS} alternating rounds", flush=True)
+        for name, url_app, script_app, url_ref, script_ref in cases:
+            _compare(name, url_app, script_app, url_ref, script_ref, folder)
+        store_orders(url, "bench", service["id"], ORDERS_STORED)
+        _compare(f"GET /1/orders?limit=20 ({ORDERS_STORED} stored)", base + "/1/orders?limit=20", lua("GET", auth),
+                 ref + "/items/1", lua("GET", {}), folder)
+    finally:
+        app.stop()
+        reference.stop()
+        engine.dispose()
+
+
+def _compare(name: str, url_app: str, script_app: str, url_ref: str, script_ref: str, folder: Path) -> None:
+    ours, theirs, ratios, failed = [], [], [], 0
+    for _ in range(ROUNDS):
+        rate, errors = wrk(url_app, script_app, folder)
+        reference, _ = wrk(url_ref, script_ref, folder)
+        ours.append(rate)
+        theirs.append(reference)
+        ratios.append(rate / reference)
+        failed += errors
+    note = f"  ({failed} answers not 2xx/3xx!)" if failed and "304" not in name else ""
+    print(f"  {name:44} {statistics.median(ours):8.0f} req/s   reference {statistics.median(theirs):8.0f} req/s"
+          f"   ratio {statistics.median(ratios) * 100:5.1f} %{note}", flush=True)
+
+
+@contextlib.contextmanager
+def database():
+    try:
+        with temporary_postgres_database("marketplace_bench") as url:
+            yield url
+    except NoPostgres as error:
+        print(f"PostgreSQL skipped ({error}); SQLite instead")
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/bench.db"
+
+
+def main() -> int:
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get install -y wrk")
+        return 1
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
+    if "paths" in PARTS:
+        with database() as url, tempfile.TemporaryDirectory() as folder:
+            paths(url, Path(folder))
+    if "depths" in PARTS:
+        list_depths.main()
+    if "start" in PARTS:
+        order_start.report(order_start.measure())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
