@@ -16,8 +16,8 @@ from app.worker.health import WorkerMetrics
 from app.worker.order_data import OrderData
 from app.worker.orders import observe_running_orders, stop_orphaned_workloads, submit_pending_orders
 from app.worker.services import build_pending_services
-from app.worker.webhooks import Dispatcher
 from app.worker.wakeup import watch_other_processes
+from app.worker.webhooks import Dispatcher
 from workflows.backends.base import Backend
 from workflows.backends.local import LocalBackend
 
