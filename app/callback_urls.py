@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
@@ -73,10 +76,36 @@ def refusal(address: IPAddress, allowed: Iterable[IPNetwork] = ()) -> str | None
     return None
 
 
-def default_resolve(host: str, port: int) -> list[str]:
-    """The addresses of a name (or the literal itself), as the system resolver gives them."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+RESOLVE_SECONDS = 3.0  # a name's own servers may answer slowly, on purpose: a request waits no longer
+RESOLVERS = 8          # look-ups at once; one the system resolver still holds keeps its thread
+
+
+class BoundedResolver:
+    """The system resolver (getaddrinfo: /etc/hosts, search domains, as the rest of the host sees
+    names) with a deadline, which it has none of: a look-up runs on one of a few threads of its
+    own, and the caller waits at most `seconds` for a thread and the answer together. Look-ups
+    left hanging by slow name servers hold those threads, never the caller's, and cannot pile up."""
+
+    def __init__(self, threads: int = RESOLVERS, seconds: float = RESOLVE_SECONDS):
+        self.seconds = seconds
+        self._slots = threading.BoundedSemaphore(threads)
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="resolve")
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        deadline = time.monotonic() + self.seconds
+        if not self._slots.acquire(timeout=self.seconds):
+            raise TimeoutError(f"every look-up thread is waiting for a name server (at most {self.seconds:g} s)")
+        try:
+            answer = self._pool.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        except BaseException:
+            self._slots.release()
+            raise
+        answer.add_done_callback(lambda _: self._slots.release())
+        infos = answer.result(timeout=max(0.0, deadline - time.monotonic()))
+        return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+default_resolve = BoundedResolver()
 
 
 Resolver = Callable[[str, int], list[str]]
@@ -122,6 +151,8 @@ def check_callback(url: str, allowed: Iterable[IPNetwork] = (), resolve: Resolve
         literal = False
         try:
             texts = (resolve or default_resolve)(host, port)
+        except TimeoutError:
+            raise ForbiddenCallback(f"the host {host} did not resolve in time") from None
         except (OSError, UnicodeError):
             texts = []
         if not texts:

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import ipaddress
+import threading
+import time
 
 import pytest
 
+from app import callback_urls
 from app.callback_urls import ForbiddenCallback, check_callback, parse_networks, refusal
 
 
@@ -79,6 +82,28 @@ def test_a_name_that_does_not_resolve_is_refused():
         raise OSError("Name or service not known")
     with pytest.raises(ForbiddenCallback, match="does not resolve"):
         check_callback("https://nowhere.invalid/x", resolve=fails)
+
+
+def test_a_name_whose_servers_hang_is_refused_in_time_and_stuck_look_ups_cannot_pile_up(monkeypatch):
+    released = threading.Event()
+    calls = []
+
+    def hangs(host, port, **_):
+        calls.append(host)
+        released.wait(30)
+        raise OSError("timed out")
+
+    monkeypatch.setattr(callback_urls.socket, "getaddrinfo", hangs)
+    resolve = callback_urls.BoundedResolver(threads=2, seconds=0.2)
+    try:
+        for attempt in range(4):  # two look-ups hang in both threads; the next ones find no thread
+            began = time.monotonic()
+            with pytest.raises(ForbiddenCallback, match="did not resolve in time"):
+                check_callback(f"https://slow{attempt}.example.org/x", resolve=resolve)
+            assert time.monotonic() - began < 5
+        assert calls == ["slow0.example.org", "slow1.example.org"]  # no third thread was taken
+    finally:
+        released.set()
 
 
 def test_literal_addresses_are_checked_without_resolving():
