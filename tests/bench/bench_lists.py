@@ -70,10 +70,10 @@ def load(url: str) -> None:
     engine.dispose()
 
 
-def median_ms(action) -> float:
+def median_ms(action, runs: int | None = None) -> float:
     action()  # warm caches and the statement cache
     timings = []
-    for _ in range(RUNS):
+    for _ in range(runs or RUNS):
         started = time.perf_counter()
         action()
         timings.append((time.perf_counter() - started) * 1000)

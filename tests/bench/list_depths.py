@@ -7,10 +7,8 @@ depth's median API latency and its ratio to page 1, beside the same SQL on the r
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,22 +17,12 @@ import sqlalchemy as sa
 from app import create_app
 from app.auth import SharedSecretVerifier
 from app.config import Config
-from tests.bench.bench_lists import ROWS, SECRET, load, postgres_database
+from tests.bench.bench_lists import ROWS, SECRET, load, median_ms, postgres_database
 
 RUNS = int(os.environ.get("BENCH_RUNS", 15))
 PAGE = 100
 FILTER = "status eq 'ready'"
 DEPTHS = (1, 10, 100, 500, 750)
-
-
-def _median_ms(action) -> float:
-    action()
-    timings = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        action()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
 
 
 def page_urls(client, headers) -> dict[str, str]:
@@ -63,7 +51,7 @@ def raw_sql_ms(engine: sa.Engine, statement: str, parameters) -> float:
             cursor.execute(statement, parameters)
             cursor.fetchall()
             cursor.close()
-        return _median_ms(run)
+        return median_ms(run, RUNS)
     finally:
         connection.close()
 
@@ -80,7 +68,7 @@ def measure(label: str, url: str) -> list[tuple[str, float, float]]:
             captured.append((statement, parameters))
     rows = []
     for depth, page_url in page_urls(client, headers).items():
-        api = _median_ms(lambda page_url=page_url: client.get(page_url, headers=headers))
+        api = median_ms(lambda page_url=page_url: client.get(page_url, headers=headers), RUNS)
         captured.clear()
         sa.event.listen(engine, "before_cursor_execute", capture)
         client.get(page_url, headers=headers)

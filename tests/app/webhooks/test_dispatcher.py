@@ -40,6 +40,20 @@ def finished(client, order, count=1):
     return found if len(found) >= count and all(d["status"] != "pending" for d in found) else None
 
 
+def dispatch_until_ended(app, config, client, order, **settings) -> list[dict]:
+    """Run a dispatcher with these webhook settings until the order's deliveries have ended."""
+    from app.worker.webhooks import Dispatcher
+
+    changed = replace(config, webhooks=replace(config.webhooks, **settings))
+    stop = threading.Event()
+    thread = Dispatcher(app.extensions["database"], changed, app=app).start(stop)
+    try:
+        return until(lambda: finished(client, order), what="the delivery ended")
+    finally:
+        stop.set()
+        thread.join(10)
+
+
 def test_a_receiver_verifies_the_signature_and_sees_a_retry_after_answering_500(service, bob, receiver, dispatcher):
     hooks = receiver([500, 200])
     order = place(bob, service, hooks.url)
@@ -152,18 +166,10 @@ def test_the_checked_address_is_the_one_connected_to(service, bob, receiver, dis
 
 def test_a_redirect_is_not_followed_and_a_failing_receiver_ends_failed_when_time_runs_out(
         service, bob, receiver, app, config):
-    from app.worker.webhooks import Dispatcher
 
     hooks = receiver([302, 500])
     order = place(bob, service, hooks.url)
-    quick = replace(config, webhooks=replace(config.webhooks, retry_seconds=1))
-    stop = threading.Event()
-    thread = Dispatcher(app.extensions["database"], quick, app=app).start(stop)
-    try:
-        (delivery,) = until(lambda: finished(bob, order), what="the delivery ended")
-    finally:
-        stop.set()
-        thread.join(10)
+    (delivery,) = dispatch_until_ended(app, config, bob, order, retry_seconds=1)
     assert delivery["status"] == "failed" and delivery["finished-at"]
     codes = [a.get("status-code") for a in delivery["attempts"]]
     assert codes[0] == 302 and set(codes[1:]) == {500} and len(codes) >= 3
@@ -246,20 +252,12 @@ def test_a_large_order_is_sent_without_its_lists(app, service, bob):
 
 def test_a_delivery_that_cannot_be_rendered_counts_its_attempts_and_ends(service, bob, app, config, monkeypatch):
     from app.webhooks import payload
-    from app.worker.webhooks import Dispatcher
 
     def broken(*_args):
         raise RuntimeError("a bug")
     monkeypatch.setattr(payload, "render", broken)
     order = place(bob, service, "https://93.184.215.14/hooks")
-    quick = replace(config, webhooks=replace(config.webhooks, retry_seconds=1))
-    stop = threading.Event()
-    thread = Dispatcher(app.extensions["database"], quick, app=app).start(stop)
-    try:
-        (delivery,) = until(lambda: finished(bob, order), what="the delivery ended")
-    finally:
-        stop.set()
-        thread.join(10)
+    (delivery,) = dispatch_until_ended(app, config, bob, order, retry_seconds=1)
     assert delivery["status"] == "failed"
     assert {a["error"] for a in delivery["attempts"]} == {"the platform could not send it: RuntimeError"}
 
