@@ -16,6 +16,7 @@ NAME_LENGTH = 1024       # a product's name is its path in the order's outputs f
 
 class Artifact(Base):
     __tablename__ = "artifacts"
+    REVISES = ("orders", "order_id")  # a product is shown in its order's JSON (app.db.Revisioned)
     __table_args__ = (
         sa.Index("ix_artifacts_account_created_at_id", "account", "created_at", "id"),
         # An order's products have distinct names: registering one again finds the first.
