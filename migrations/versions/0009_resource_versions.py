@@ -1,4 +1,4 @@
-"""resource versions: a revision on services and orders that every change of what they show bumps (ETags)
+"""resource versions: a revision on services, orders and artifacts that every change of what they show bumps (ETags)
 
 Revision ID: 0009
 Revises: 0008
@@ -12,7 +12,7 @@ down_revision = '0008'
 branch_labels = None
 depends_on = None
 
-TABLES = ('services', 'orders')
+TABLES = ('services', 'orders', 'artifacts')
 
 
 def upgrade() -> None:

@@ -136,6 +136,22 @@ def test_a_new_product_gives_the_consumer_a_new_tag(app, alice, bob, order):
     assert read(alice, order["id"], provider_tag).status_code in (200, 304)  # bumped or not, never wrong
 
 
+def test_a_products_expiry_gives_its_order_a_new_tag(app, bob, order):
+    from app.artifacts.models import Artifact
+    from app.workload_tokens import issue_workload_token
+
+    collector = ApiClient(app.test_client(), issue_workload_token(TEST_SECRET, order["id"], 600))
+    product = collector.post(f"/1/orders/{order['id']}/products", query_string={"name": "a"}, data=b"1").get_json()
+    tag = etag(bob, order["id"])
+    session = app.extensions["database"].sessions()
+    with session.begin():
+        session.get(Artifact, product["id"]).status = "expired"
+    session.close()
+    response = read(bob, order["id"], tag)
+    assert response.status_code == 200
+    assert response.get_json()["products"][0]["status"] == "expired"
+
+
 def test_revisions_are_bumped_in_sql_so_two_writers_from_one_revision_give_two(app, order):
     database = app.extensions["database"]
     first, second = database.sessions(), database.sessions()
