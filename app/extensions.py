@@ -15,6 +15,7 @@ from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from app.common_schemas import ErrorSchema, InvalidParameterValueSchema
+from app.conditional import ETAG_HEADER, IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_RESPONSE
 from app.errors import from_http_exception, render_error
 from app.query import list_options_parameter
 from app.query.listing import ListSpec, Page
@@ -77,12 +78,16 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
     def operation(self, operation_id: str, status: int, schema: type[ma.Schema] | None = None, *codes: int,
-                  example: Any = None):
+                  example: Any = None, conditional: bool = False):
         """One view's contract in one line: its operationId, its answer (status, schema and
-        example) and the errors it may give besides COMMON_ERRORS."""
+        example) and the errors it may give besides COMMON_ERRORS. `conditional`: a GET that
+        gives an ETag and answers If-None-Match (app.conditional)."""
         def decorator(view):
             view = self.documented_errors(*codes)(view)
-            view = self.response(status, schema, example=example)(view)
+            headers = {"ETag": ETAG_HEADER} if conditional else None
+            view = self.response(status, schema, example=example, headers=headers)(view)
+            if conditional:
+                view = self.doc(parameters=[IF_NONE_MATCH_PARAMETER], responses={"304": NOT_MODIFIED_RESPONSE})(view)
             return self.doc(operationId=operation_id)(view)
         return decorator
 

@@ -102,6 +102,23 @@ def get_artifact(session: Session, account: str, artifact_id: str) -> Artifact:
     return artifact
 
 
+def artifact_etag_parts(artifact_id: str, revision: int, account: str) -> tuple:
+    """What an artifact's ETag is made of (app.conditional)."""
+    return ("artifact", artifact_id, revision, account)
+
+
+def current_artifact_etag_parts(session: Session, account: str, artifact_id: str) -> tuple:
+    """Those of the artifact as stored now, after one indexed read of its revision; NotFound as
+    get_artifact for one the caller may not see."""
+    revision = None
+    if len(artifact_id) <= ARTIFACT_ID_LENGTH:
+        revision = session.scalar(sa.select(Artifact.revision).where(Artifact.id == artifact_id,
+                                                                     Artifact.account == account))
+    if revision is None:
+        raise NotFound("no artifact has this id", id=artifact_id)
+    return artifact_etag_parts(artifact_id, revision, account)
+
+
 def input_of_order(session: Session, order_id: str, artifact_id: str) -> Artifact:
     """An artifact an order's workload may fetch: one of the order's inputs, nothing else."""
     artifact = session.scalars(sa.select(Artifact).join(ArtifactUse, ArtifactUse.artifact_id == Artifact.id)

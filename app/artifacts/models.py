@@ -7,15 +7,16 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
+from app.db import Base, Revisioned, UTCDateTime, utcnow
 from app.status import ArtifactStatus
 
 ARTIFACT_ID_LENGTH = 64  # urn:marketplace:artifact:<uuid>
 NAME_LENGTH = 1024       # a product's name is its path in the order's outputs folder
 
 
-class Artifact(Base):
+class Artifact(Revisioned, Base):
     __tablename__ = "artifacts"
+    REVISES = ("orders", "order_id")  # a product is shown in its order's JSON (app.db.Revisioned)
     __table_args__ = (
         sa.Index("ix_artifacts_account_created_at_id", "account", "created_at", "id"),
         # An order's products have distinct names: registering one again finds the first.

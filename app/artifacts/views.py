@@ -13,6 +13,7 @@ from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
 from app.artifacts.schemas import ArtifactListRTSchema, ArtifactRTSchema, UploadHeaderSchema, UploadQuerySchema
 from app.artifacts.storage import CHUNK_BYTES, ContentMissing, Store, content_disposition
 from app.auth import current_account, current_workload_order
+from app.conditional import conditional_get
 from app.extensions import Blueprint, artifact_store, db_session
 from app.request_guards import RAW_BODY, accept_raw_body, raw_body_chunks, raw_body_mime_type
 
@@ -50,10 +51,13 @@ class Artifacts(MethodView):
 
 @blp.route("/<artifact_id>")
 class ArtifactById(MethodView):
-    @blp.operation("getArtifact", 200, ArtifactRTSchema, 404, example=examples.ARTIFACT)
+    @blp.operation("getArtifact", 200, ArtifactRTSchema, 404, example=examples.ARTIFACT, conditional=True)
     def get(self, artifact_id):
         """Read an artifact's record"""
-        return logic.get_artifact(db_session(), current_account(), artifact_id)
+        session, account = db_session(), current_account()
+        return conditional_get(lambda: logic.current_artifact_etag_parts(session, account, artifact_id),
+                               lambda: logic.get_artifact(session, account, artifact_id),
+                               lambda artifact: logic.artifact_etag_parts(artifact.id, artifact.revision, account))
 
     @blp.response(204)
     @blp.documented_errors(404)

@@ -169,6 +169,21 @@ def get_order(session: Session, account: str, order_id: str, shown: bool = False
     return order
 
 
+def order_etag_parts(order_id: str, revision: int, account: str) -> tuple:
+    """What an order's ETag is made of (app.conditional), per caller: its consumer sees the
+    order's data, the service's provider does not."""
+    return ("order", order_id, revision, account)
+
+
+def current_order_etag_parts(session: Session, account: str, order_id: str) -> tuple:
+    """Those of the order as stored now, after one indexed read of its revision; NotFound for an
+    order the caller may not see, as get_order (a tag never confirms that an id exists)."""
+    revision = session.scalar(sa.select(Order.revision).where(Order.id == order_id, _visible_to(account)))
+    if revision is None:
+        raise NotFound("no order has this id", id=order_id)
+    return order_etag_parts(order_id, revision, account)
+
+
 def own_orders(account: str) -> sa.Select:
     """The caller's own orders."""
     return sa.select(Order).where(Order.account == account)

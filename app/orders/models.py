@@ -10,11 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.artifacts.models import Artifact, ArtifactUse
 from app.callback_urls import MAX_URL_LENGTH
-from app.db import ID_LENGTH, Base, JSONDocument, TagList, UTCDateTime, utcnow
+from app.db import ID_LENGTH, Base, JSONDocument, Revisioned, TagList, UTCDateTime, utcnow
 from app.status import OrderStatus
 
 
-class Order(Base):
+class Order(Revisioned, Base):
     __tablename__ = "orders"
     __table_args__ = (
         # One order per (account, Idempotency-Key): a retried POST finds the first.

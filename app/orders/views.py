@@ -11,6 +11,7 @@ from app import examples
 from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
 from app.artifacts.schemas import ArtifactRTSchema, ProductListRTSchema, ProductUploadQuerySchema
 from app.auth import current_account, current_workload_order
+from app.conditional import conditional_get
 from app.extensions import Blueprint, artifact_store, db_session
 from app.orders import logic, streams
 from app.orders.listing import LOG_LIST, LOG_LIST_EXAMPLE, ORDER_LIST, ORDER_LIST_EXAMPLE
@@ -82,10 +83,13 @@ class OrderDryRun(MethodView):
 
 @blp.route("/orders/<order:order_id>")
 class OrderById(MethodView):
-    @blp.operation("getOrder", 200, OrderRTSchema, 404, example=examples.ORDER)
+    @blp.operation("getOrder", 200, OrderRTSchema, 404, example=examples.ORDER, conditional=True)
     def get(self, order_id):
         """Read an order (yours, or one placed for your service)"""
-        return logic.get_order(db_session(), current_account(), order_id, shown=True)
+        session, account = db_session(), current_account()
+        return conditional_get(lambda: logic.current_order_etag_parts(session, account, order_id),
+                               lambda: logic.get_order(session, account, order_id, shown=True),
+                               lambda order: logic.order_etag_parts(order.id, order.revision, account))
 
 
 @blp.route("/orders/<order:order_id>/cancel")

@@ -64,6 +64,21 @@ def get_service(session: Session, service_id: str, shown: bool = False) -> Servi
     return service
 
 
+def service_etag_parts(service_id: str, incarnation: str, revision: int) -> tuple:
+    """What a service's ETag is made of (app.conditional): the same for every caller, as its JSON.
+    The incarnation tells a deleted and re-published id (whose revision starts again) from the first."""
+    return ("service", service_id, incarnation, revision)
+
+
+def current_service_etag_parts(session: Session, service_id: str) -> tuple:
+    """Those of the service as stored now, after one indexed read of its revision."""
+    row = session.execute(sa.select(Service.incarnation, Service.revision).where(Service.id == service_id)).first() \
+        if len(service_id) <= ID_LENGTH else None
+    if row is None:
+        raise NotFound("no service has this id", id=service_id)
+    return service_etag_parts(service_id, *row)
+
+
 def _apply_description(service: Service, description: dict[str, Any]) -> None:
     service.name = description.get("name")
     service.description = description["description"]

@@ -9,11 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import ID_LENGTH, Base, JSONDocument, TagList, UTCDateTime, utcnow
+from app.db import ID_LENGTH, Base, JSONDocument, Revisioned, TagList, UTCDateTime, utcnow
 from app.status import ServiceStatus
 
 
-class Service(Base):
+class Service(Revisioned, Base):
     __tablename__ = "services"
     __table_args__ = (
         # Composite indexes serve ORDER BY <column>, id with keyset paging.

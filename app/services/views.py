@@ -8,6 +8,7 @@ from sqlalchemy.orm import lazyload, load_only
 
 from app import examples
 from app.auth import current_account
+from app.conditional import conditional_get
 from app.db import ID_LENGTH
 from app.extensions import Blueprint, db_session
 from app.services import logic
@@ -54,10 +55,14 @@ class Services(MethodView):
 
 @blp.route("/<service_id>")
 class ServiceById(MethodView):
-    @blp.operation("getService", 200, ServiceStatusRTSchema, 404, example=examples.SERVICE)
+    @blp.operation("getService", 200, ServiceStatusRTSchema, 404, example=examples.SERVICE, conditional=True)
     def get(self, service_id):
         """Read a service"""
-        return logic.get_service(db_session(), service_id, shown=True)
+        session = db_session()
+        return conditional_get(lambda: logic.current_service_etag_parts(session, service_id),
+                               lambda: logic.get_service(session, service_id, shown=True),
+                               lambda service: logic.service_etag_parts(service.id, service.incarnation,
+                                                                        service.revision))
 
     @blp.arguments(ServiceUpdateQuerySchema, location="query", error_status_code=400)
     @blp.arguments(ServiceDescriptionSchema, example=examples.SERVICE_DESCRIPTION)

@@ -24,6 +24,23 @@ def own_endpoints(account: str) -> sa.Select:
     return sa.select(WebhookEndpoint).where(WebhookEndpoint.account == account)
 
 
+def endpoint_etag_parts(endpoint_id: str, account: str) -> tuple:
+    """What a webhook's ETag is made of (app.conditional): nothing of it changes once created, and
+    its id is never given again, so no revision is needed."""
+    return ("webhook", endpoint_id, account)
+
+
+def current_endpoint_etag_parts(session: Session, account: str, endpoint_id: str) -> tuple:
+    """Those of the webhook, after one indexed read that it is still there; NotFound as get_endpoint."""
+    found = None
+    if len(endpoint_id) <= ID_LENGTH:
+        found = session.scalar(sa.select(WebhookEndpoint.id).where(WebhookEndpoint.id == endpoint_id,
+                                                                   WebhookEndpoint.account == account))
+    if found is None:
+        raise NotFound("no webhook of yours has this id", id=endpoint_id)
+    return endpoint_etag_parts(endpoint_id, account)
+
+
 def get_endpoint(session: Session, account: str, endpoint_id: str) -> WebhookEndpoint:
     endpoint = None
     if len(endpoint_id) <= ID_LENGTH:

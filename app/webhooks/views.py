@@ -7,6 +7,7 @@ from werkzeug.routing import BaseConverter
 
 from app import examples
 from app.auth import current_account
+from app.conditional import conditional_get
 from app.extensions import Blueprint, db_session
 from app.webhooks import logic
 from app.webhooks.listing import DELIVERY_LIST, DELIVERY_LIST_EXAMPLE, WEBHOOK_LIST, WEBHOOK_LIST_EXAMPLE
@@ -56,10 +57,13 @@ class Webhooks(MethodView):
 
 @blp.route("/webhooks/<webhook:webhook_id>")
 class WebhookById(MethodView):
-    @blp.operation("getWebhook", 200, WebhookRTSchema, 404, example=examples.WEBHOOK)
+    @blp.operation("getWebhook", 200, WebhookRTSchema, 404, example=examples.WEBHOOK, conditional=True)
     def get(self, webhook_id):
         """Read one of your default callbacks"""
-        return logic.get_endpoint(db_session(), current_account(), webhook_id)
+        session, account = db_session(), current_account()
+        return conditional_get(lambda: logic.current_endpoint_etag_parts(session, account, webhook_id),
+                               lambda: logic.get_endpoint(session, account, webhook_id),
+                               lambda endpoint: logic.endpoint_etag_parts(endpoint.id, account))
 
     @blp.response(204)
     @blp.documented_errors(404)
