@@ -30,6 +30,7 @@ from app.orders.schemas import (
     OrderTasksRTSchema,
 )
 from app.query.filtering import compile_filter
+from app.query.options import blank
 from app.request_guards import RAW_BODY, accept_raw_body, raw_body_chunks, raw_body_mime_type
 
 
@@ -210,6 +211,6 @@ class OrdersEvents(MethodView):
         """Follow the events of your orders (server-sent events), optionally of those $filter selects"""
         account = current_account()
         orders = logic.own_orders(account)
-        if query.get("filter"):
+        if not blank(query.get("filter", "")):  # as the list reads it
             orders = orders.where(compile_filter(query["filter"], ORDER_LIST.declared))
         return _event_stream(streams.orders_reader(orders, account), query, headers)

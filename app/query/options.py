@@ -70,6 +70,12 @@ SPACE = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007
         "\u2028\u2029\u202f\u205f\u3000\ufeff"
 
 
+def blank(value: object) -> bool:
+    """An option's value that counts as absent (`$filter=`, or spaces alone), as forms and
+    generated clients send them."""
+    return not str(value).strip(SPACE)
+
+
 def read_options(args: Iterable[tuple[str, str]], spec: ListSpec) -> ListOptions:
     """Every bad option is a 400 naming it: a misspelt option must never be silently ignored.
     An empty option (`$filter=`) counts as absent, as forms and generated clients send them.
@@ -78,7 +84,7 @@ def read_options(args: Iterable[tuple[str, str]], spec: ListSpec) -> ListOptions
     for key, value in args:
         if key == FILTER and len(value) > MAX_FILTER_LENGTH:  # measured before it may count as blank
             raise BadRequest(f"$filter may be at most {MAX_FILTER_LENGTH} characters", name=key, value=value[:100])
-        if str(value).strip(SPACE):
+        if not blank(value):
             given.setdefault(key, []).append(value)
     accepted = (*spec.options, *(bound.option for bound in spec.bounds))
     for key, values in given.items():

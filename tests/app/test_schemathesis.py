@@ -44,6 +44,7 @@ from app.config import ArtifactSettings
 from app.orders.listing import ORDER_LIST
 from app.orders.schemas import OrderRequestSchema
 from app.query.filtering import compile_filter
+from app.query.options import blank
 from app.services.listing import SERVICE_LIST
 from app.services.models import Service
 from app.services.schemas import ServiceDescriptionSchema
@@ -150,9 +151,9 @@ def _upload_creation_makes_sense(headers: dict) -> bool:
 
 
 def _list_options_are_real(query: dict, spec) -> bool:
-    if str(query.get("pageToken", "")).strip():
+    if not blank(query.get("pageToken", "")):
         return False
-    if text := str(query.get("$filter", "")).strip():
+    if not blank(text := query.get("$filter", "")):
         try:
             compile_filter(text, spec.declared)
         except ApiError:

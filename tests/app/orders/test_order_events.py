@@ -169,6 +169,14 @@ def test_bad_options_are_refused_in_the_one_error_shape(bob, path, headers, name
     assert body["message"] and name in str(body)
 
 
+def test_a_blank_filter_of_the_list_stream_counts_as_absent_as_in_the_list(ordered, bob):
+    order_id = ordered()
+    for blank in ("", "%20", "%C2%A0", "%0D"):  # as forms and generated clients send them
+        assert bob.get(f"/1/orders?$filter={blank}").status_code == 200
+        events = replay(bob, f"/1/orders/events?follow=false&$filter={blank}")
+        assert {data["order-id"] for _id, _kind, data in events} == {order_id}
+
+
 def test_a_bad_last_event_id_of_an_order_stream_is_a_400(ordered, bob):
     order_id = ordered()
     response = bob.get(f"/1/orders/{order_id}/events", headers={"Last-Event-ID": "12abc"})
