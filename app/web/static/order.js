@@ -14,6 +14,7 @@
   var again = false;
 
   function redraw() {
+    if (live.dataset.finished === "true") { return; }  // drawn in its final state: nothing changes any more
     if (redrawing) { again = true; return; }
     redrawing = true;
     fetch(live.dataset.fragment, { credentials: "same-origin", headers: { "Accept": "text/html" } })

@@ -101,6 +101,16 @@ def by_css(driver, selector):
     return driver.find_element(By.CSS_SELECTOR, selector)
 
 
+def shown_status(driver) -> str | None:
+    """The order page's status, read again if the live redraw replaced the element meanwhile."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    try:
+        return by_css(driver, "#order-status").get_attribute("data-status")
+    except (NoSuchElementException, StaleElementReferenceException):
+        return None
+
+
 def wait_for(driver, selector, seconds=30):
     from selenium.common.exceptions import NoSuchElementException
 
@@ -181,7 +191,7 @@ def test_a_person_finds_a_service_orders_it_and_follows_the_order(server, browse
     wait_for(browser, "#order-status")
     assert "/orders/urn:marketplace:order:" in browser.current_url
     browser.execute_script("window.notReloaded = true;")
-    wait_until(lambda: by_css(browser, "#order-status").get_attribute("data-status") == "succeeded", 90,
+    wait_until(lambda: shown_status(browser) == "succeeded", 90,
                "the order page to show succeeded")
     assert browser.execute_script("return window.notReloaded === true;"), "the page was reloaded"
     assert "[main] 8" in by_css(browser, "pre.logs").text  # 4 words, twice
@@ -205,10 +215,10 @@ def test_a_person_cancels_an_order(server, browser):
     browser.get(base + "/services/urn:acme:service:sleeper")
     by_css(browser, "button[value=order]").click()
     wait_for(browser, "#order-status")
-    wait_until(lambda: by_css(browser, "#order-status").get_attribute("data-status") == "executing", 60,
+    wait_until(lambda: shown_status(browser) == "executing", 60,
                "the order to run")
     by_css(browser, "button.danger").click()
-    wait_until(lambda: by_css(browser, "#order-status").get_attribute("data-status") == "cancelled", 60,
+    wait_until(lambda: shown_status(browser) == "cancelled", 60,
                "the order page to show cancelled")
     status, order = Api(base, server["token"]).call("GET", "/1/orders?$filter=service-id eq "
                                                             "'urn:acme:service:sleeper'".replace(" ", "%20"))
