@@ -32,15 +32,20 @@ from app.worker import Worker
 from app.worker.webhooks import Dispatcher
 from tests.databases import NoPostgres, temporary_postgres_database
 from tests.factories import basic_workflow, service_description
+from tests.serving import wait_until
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", 200))
 SECRET = "bench-secret-" + "x" * 40
 
 
 def receiver(hang: threading.Event | None = None) -> tuple[str, http.server.ThreadingHTTPServer]:
+    """A local receiver (answering 200, or holding every request until `hang` is set); the server's
+    `received` counts the requests it has read."""
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with lock:
+                server.received += 1
             if hang is not None:
                 hang.wait(60)
                 return
@@ -50,8 +55,9 @@ def receiver(hang: threading.Event | None = None) -> tuple[str, http.server.Thre
 
         def log_message(self, *_args):
             pass
+    lock = threading.Lock()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server.daemon_threads, server.received = True, 0
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}/hooks", server
 
@@ -92,8 +98,7 @@ def run(url: str, data_dir: Path) -> dict[str, float]:
     stop = threading.Event()
     started = time.monotonic()
     Dispatcher(app.extensions["database"], config, app=app).start(stop)
-    while pending(app):
-        time.sleep(0.02)
+    wait_until(lambda: not pending(app), 600, "every delivery sent")
     results["deliveries a second"] = ORDERS / (time.monotonic() - started)
     stop.set()
 
@@ -108,7 +113,7 @@ def run(url: str, data_dir: Path) -> dict[str, float]:
     place(settings.concurrency, hanging)
     stop = threading.Event()
     Dispatcher(app.extensions["database"], config, app=app).start(stop)
-    time.sleep(1)  # every sender now waits on a hanging receiver
+    wait_until(lambda: hanging_server.received >= settings.concurrency, 60, "every sender held by the receiver")
     place(ORDERS, quick)
     results["worker pass, every sender held by a hanging receiver (s)"] = timed_pass(worker)
     stop.set()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from app.orders.events import _notify_payload, account_topic, order_topic
 from app.orders.wakeup import Wakeup, topics_of_payload
-from tests.app.orders.test_order_events import ordered  # noqa: F401 (a fixture)
 
 
 def _woken(waiter) -> bool:
@@ -43,7 +42,7 @@ def test_payloads_name_topics_and_anything_else_wakes_all():
         assert topics_of_payload(payload) is None
 
 
-def test_the_payload_names_each_order_and_the_account_that_placed_it(app, ordered):  # noqa: F811
+def test_the_payload_names_each_order_and_the_account_that_placed_it(app, ordered):
     from app.orders.models import Order
     order_id = ordered()
     with app.extensions["database"].sessions() as session:

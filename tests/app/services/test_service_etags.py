@@ -132,7 +132,9 @@ def test_a_conditional_read_of_a_service_takes_one_query(app, alice):
     tag = etag(alice, service["id"])
     statements = []
     engine = app.extensions["database"].engine
-    listener = lambda _conn, _cursor, statement, *_args: statements.append(statement)  # noqa: E731
+
+    def listener(_conn, _cursor, statement, *_args):
+        statements.append(statement)
     sa.event.listen(engine, "before_cursor_execute", listener)
     try:
         assert read(alice, service["id"], tag).status_code == 304
