@@ -14,6 +14,7 @@ import time
 import urllib.request
 from typing import Protocol
 
+import cachetools
 import jwt
 from flask import current_app, g, request
 
@@ -138,6 +139,38 @@ def make_verifier(config: Config) -> TokenVerifier:
     return SharedSecretVerifier(config.secret_key)
 
 
+class VerifiedTokens:
+    """Tokens already verified, with whom they speak for, until they expire (at most
+    MAX_TRUST_SECONDS, so that a key the issuer withdraws stops being trusted soon): a
+    signature is checked once per token, not on every request. Only valid tokens are kept, in
+    a bounded cache, so a flood of bad ones costs no memory."""
+
+    MAX_ENTRIES = 10_000
+    MAX_TRUST_SECONDS = 300
+
+    def __init__(self, secret: str, verifier: TokenVerifier, clock=time.time):
+        self._secret, self._verifier = secret, verifier
+        self._cache = cachetools.TLRUCache(self.MAX_ENTRIES, ttu=lambda _token, identity, _now: identity[2],
+                                           timer=clock)
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def identity(self, token: str) -> tuple[str | None, str | None, float]:
+        """(account, workload order, trusted until): exactly one of the first two is set. Raises
+        InvalidToken or IssuerUnavailable as the verifier does."""
+        with self._lock:
+            known = self._cache.get(token)
+        if known is not None:
+            return known
+        order_id = workload_order(self._secret, token)
+        account = None if order_id is not None else self._verifier.verify(token)
+        expires = jwt.decode(token, options={"verify_signature": False}).get("exp")  # verified just now
+        identity = (account, order_id, min(float(expires), self._clock() + self.MAX_TRUST_SECONDS))
+        with self._lock:
+            self._cache[token] = identity
+        return identity
+
+
 def authenticate_request() -> None:
     """Before every /1/ request: resolve the bearer token into ``g.account`` or answer 401."""
     header = request.headers.get("Authorization", "")
@@ -145,13 +178,10 @@ def authenticate_request() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer token is required: Authorization: Bearer <token>",
                            headers=_CHALLENGE)
-    g.workload_order = workload_order(current_app.config["SECRET_KEY"], token.strip())
-    if g.workload_order is not None:
-        g.account = None  # a workload's token speaks for its order only, never for an account
-        return
-    verifier: TokenVerifier = current_app.extensions["token_verifier"]
+    tokens: VerifiedTokens = current_app.extensions["verified_tokens"]
     try:
-        g.account = verifier.verify(token.strip())
+        # A workload's token speaks for its order only, never for an account (g.account None).
+        g.account, g.workload_order, _ = tokens.identity(token.strip())
     except InvalidToken as error:
         raise Unauthorized(f"the bearer token is not valid: {error}", headers=_CHALLENGE) from None
     except IssuerUnavailable as error:

@@ -1,13 +1,19 @@
 """Conditional GETs of single resources (RFC 9110): an ETag made of the revision that every write
 of a resource bumps (app.db.Revisioned), so that If-None-Match is answered 304 after one indexed
-read of that revision, without loading or rendering the resource."""
+read of that revision, without loading or rendering the resource; and a resource rendered once
+per tag, kept by each API process, so that a GET that changes nothing answers the same bytes
+after that one read. A tag names everything its JSON depends on, so a cached rendering is
+right for as long as its tag is current, whichever replica made the change."""
 from __future__ import annotations
 
+import functools
 import hashlib
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Response, request
+import cachetools
+from flask import Response, current_app, g, request
 
 # Changed with a response schema, so that tags given for the former rendering stop matching.
 RENDERING = "1"
@@ -34,16 +40,64 @@ def etag_of(parts: tuple) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-def conditional_get(current_parts: Callable[[], tuple], read: Callable[[], T],
+class RenderedResources:
+    """The newest rendering seen of each resource, as each caller sees it, with its ETag: least
+    recently used out first, within a bound in bytes."""
+
+    MAX_BYTES = 32 * 1024 * 1024
+
+    def __init__(self, max_bytes: int = MAX_BYTES):
+        self._bodies = cachetools.LRUCache(max_bytes, getsizeof=lambda kept: len(kept[1]))
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[str, bytes] | None:
+        with self._lock:
+            return self._bodies.get(key)
+
+    def keep(self, key: tuple, etag: str, body: bytes) -> None:
+        with self._lock:
+            if len(body) <= self._bodies.maxsize:
+                self._bodies[key] = (etag, body)
+
+
+def _rendered() -> RenderedResources:
+    return current_app.extensions["rendered_resources"]
+
+
+def conditional_get(key: tuple, current_parts: Callable[[], tuple], read: Callable[[], T],
                     parts_of: Callable[[T], tuple]) -> Response | tuple[T, int, dict[str, str]]:
-    """Answer a GET: 304 with the tag when If-None-Match holds the current one (`current_parts`
-    reads only what it is made of, and raises NotFound as `read` would); otherwise what `read`
-    returns, with its tag, made of the row that was read."""
-    if request.if_none_match:
+    """Answer a GET of the resource `key` names (with whatever of the caller its JSON depends
+    on). When If-None-Match is given, or a rendering of it is kept, after one read of its current
+    tag (`current_parts` reads only what the tag is made of, and raises NotFound as `read`
+    would): 304 when If-None-Match holds it; the kept rendering when it has that tag. Otherwise
+    what `read` returns, with the tag made of the row that was read (`keeps_renderings` keeps
+    the rendering): one query either way, but after a change."""
+    key = (*key, request.host_url)
+    kept = _rendered().get(key)
+    if request.if_none_match or kept is not None:
         etag = etag_of(current_parts())
-        if request.if_none_match.contains_weak(etag):
+        if request.if_none_match and request.if_none_match.contains_weak(etag):
             response = Response(status=304)
             response.set_etag(etag)
             return response
+        if kept is not None and kept[0] == etag:
+            response = Response(kept[1], status=200, mimetype=current_app.json.mimetype)
+            response.set_etag(etag)
+            return response
     resource = read()
+    g.rendering_key = key
     return resource, 200, {"ETag": f'"{etag_of(parts_of(resource))}"'}
+
+
+def keeps_renderings(view: Callable) -> Callable:
+    """Around a conditional GET's rendering (flask-smorest's response decorator): keep the JSON
+    rendered, with its tag, for the next GET that finds the same tag current."""
+    @functools.wraps(view)
+    def rendered(*args, **kwargs):
+        response = view(*args, **kwargs)
+        key = g.pop("rendering_key", None)
+        if key is not None and response.status_code == 200 and response.is_sequence \
+                and (etag := response.get_etag()[0]):
+            _rendered().keep(key, etag, response.get_data())
+        return response
+    return rendered

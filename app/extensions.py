@@ -15,7 +15,7 @@ from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from app.common_schemas import ErrorSchema, InvalidParameterValueSchema
-from app.conditional import ETAG_HEADER, IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_RESPONSE
+from app.conditional import ETAG_HEADER, IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_RESPONSE, keeps_renderings
 from app.errors import from_http_exception, render_error
 from app.query import list_options_parameter
 from app.query.listing import ListSpec, Page
@@ -87,6 +87,7 @@ class Blueprint(flask_smorest.Blueprint):
             headers = {"ETag": ETAG_HEADER} if conditional else None
             view = self.response(status, schema, example=example, headers=headers)(view)
             if conditional:
+                view = keeps_renderings(view)
                 view = self.doc(parameters=[IF_NONE_MATCH_PARAMETER], responses={"304": NOT_MODIFIED_RESPONSE})(view)
             return self.doc(operationId=operation_id)(view)
         return decorator
@@ -106,6 +107,11 @@ class Blueprint(flask_smorest.Blueprint):
                 paged = self.doc(operationId=operation_id)(paged)
             return self.doc(parameters=[list_options_parameter(spec, example)])(paged)
         return decorator
+
+
+def db_engine() -> sa.Engine:
+    """The database engine, for reads that need no session (app.db.QuickRead)."""
+    return current_app.extensions["database"].engine
 
 
 def db_session():

@@ -6,7 +6,8 @@ from flask import Flask, request
 from app import errors, observability, request_guards, web
 from app.artifacts.storage import StoreUnavailable
 from app.artifacts.stores import make_store
-from app.auth import authenticate_request, make_verifier
+from app.auth import VerifiedTokens, authenticate_request, make_verifier
+from app.conditional import RenderedResources
 from app.config import Config
 from app.db import Database
 from app.docs import OPENAPI_SETTINGS, docs_assets
@@ -31,7 +32,9 @@ def create_app(config: Config | None = None) -> Flask:
     database = Database(config.database_url)
     database.init_app(app)
     app.extensions["token_verifier"] = make_verifier(config)
+    app.extensions["verified_tokens"] = VerifiedTokens(config.secret_key, app.extensions["token_verifier"])
     app.extensions["artifact_store"] = make_store(config)
+    app.extensions["rendered_resources"] = RenderedResources()
     app.extensions["event_streams"] = EventStreams(database.sessions, config.database_url, config.events)
 
     api = Api(app)

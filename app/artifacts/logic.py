@@ -15,7 +15,7 @@ from app.api_errors import ApiError, Conflict, Gone, InvalidParameterValue, NotF
 from app.artifacts.models import ARTIFACT_ID_LENGTH, Artifact, ArtifactUse
 from app.artifacts.storage import ContentTooLarge, Store, Stored
 from app.config import ArtifactSettings
-from app.db import utcnow
+from app.db import QuickRead, utcnow
 from app.status import ArtifactStatus
 
 ID_PREFIX = "urn:marketplace:artifact:"
@@ -107,16 +107,19 @@ def artifact_etag_parts(artifact_id: str, revision: int, account: str) -> tuple:
     return ("artifact", artifact_id, revision, account)
 
 
-def current_artifact_etag_parts(session: Session, account: str, artifact_id: str) -> tuple:
+_ARTIFACT_REVISION = QuickRead(sa.select(Artifact.revision).where(Artifact.id == sa.bindparam("artifact_id"),
+                                                                 Artifact.account == sa.bindparam("account")))
+
+
+def current_artifact_etag_parts(engine: sa.Engine, account: str, artifact_id: str) -> tuple:
     """Those of the artifact as stored now, after one indexed read of its revision; NotFound as
     get_artifact for one the caller may not see."""
-    revision = None
+    row = None
     if len(artifact_id) <= ARTIFACT_ID_LENGTH:
-        revision = session.scalar(sa.select(Artifact.revision).where(Artifact.id == artifact_id,
-                                                                     Artifact.account == account))
-    if revision is None:
+        row = _ARTIFACT_REVISION.first(engine, artifact_id=artifact_id, account=account)
+    if row is None:
         raise NotFound("no artifact has this id", id=artifact_id)
-    return artifact_etag_parts(artifact_id, revision, account)
+    return artifact_etag_parts(artifact_id, row[0], account)
 
 
 def input_of_order(session: Session, order_id: str, artifact_id: str) -> Artifact:

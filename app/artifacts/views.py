@@ -14,7 +14,7 @@ from app.artifacts.schemas import ArtifactListRTSchema, ArtifactRTSchema, Upload
 from app.artifacts.storage import CHUNK_BYTES, ContentMissing, Store, content_disposition
 from app.auth import current_account, current_workload_order
 from app.conditional import conditional_get
-from app.extensions import Blueprint, artifact_store, db_session
+from app.extensions import Blueprint, artifact_store, db_engine, db_session
 from app.request_guards import RAW_BODY, accept_raw_body, raw_body_chunks, raw_body_mime_type
 
 blp = Blueprint("artifacts", __name__, url_prefix="/1/artifacts",
@@ -55,7 +55,8 @@ class ArtifactById(MethodView):
     def get(self, artifact_id):
         """Read an artifact's record"""
         session, account = db_session(), current_account()
-        return conditional_get(lambda: logic.current_artifact_etag_parts(session, account, artifact_id),
+        return conditional_get(("artifact", artifact_id, account),
+                               lambda: logic.current_artifact_etag_parts(db_engine(), account, artifact_id),
                                lambda: logic.get_artifact(session, account, artifact_id),
                                lambda artifact: logic.artifact_etag_parts(artifact.id, artifact.revision, account))
 

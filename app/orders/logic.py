@@ -18,7 +18,7 @@ from app.artifacts.models import Artifact
 from app.artifacts.storage import ContentTooLarge, Store
 from app.callback_urls import IPNetwork, require_callback
 from app.config import AccountLimits, ArtifactSettings
-from app.db import ID_LENGTH, utcnow
+from app.db import ID_LENGTH, QuickRead, utcnow
 from app.orders import events
 from app.orders.models import Order, OrderLogLine
 from app.ownership import require_owner
@@ -175,13 +175,17 @@ def order_etag_parts(order_id: str, revision: int, account: str) -> tuple:
     return ("order", order_id, revision, account)
 
 
-def current_order_etag_parts(session: Session, account: str, order_id: str) -> tuple:
+_ORDER_REVISION = QuickRead(sa.select(Order.revision).where(Order.id == sa.bindparam("order_id"),
+                                                           _visible_to(sa.bindparam("account"))))
+
+
+def current_order_etag_parts(engine: sa.Engine, account: str, order_id: str) -> tuple:
     """Those of the order as stored now, after one indexed read of its revision; NotFound for an
     order the caller may not see, as get_order (a tag never confirms that an id exists)."""
-    revision = session.scalar(sa.select(Order.revision).where(Order.id == order_id, _visible_to(account)))
-    if revision is None:
+    row = _ORDER_REVISION.first(engine, order_id=order_id, account=account)
+    if row is None:
         raise NotFound("no order has this id", id=order_id)
-    return order_etag_parts(order_id, revision, account)
+    return order_etag_parts(order_id, row[0], account)
 
 
 def own_orders(account: str) -> sa.Select:

@@ -12,7 +12,7 @@ from app.artifacts.listing import ARTIFACT_LIST, ARTIFACT_LIST_EXAMPLE
 from app.artifacts.schemas import ArtifactRTSchema, ProductListRTSchema, ProductUploadQuerySchema
 from app.auth import current_account, current_workload_order
 from app.conditional import conditional_get
-from app.extensions import Blueprint, artifact_store, db_session
+from app.extensions import Blueprint, artifact_store, db_engine, db_session
 from app.orders import logic, streams
 from app.orders.listing import LOG_LIST, LOG_LIST_EXAMPLE, ORDER_LIST, ORDER_LIST_EXAMPLE
 from app.orders.schemas import (
@@ -88,7 +88,8 @@ class OrderById(MethodView):
     def get(self, order_id):
         """Read an order (yours, or one placed for your service)"""
         session, account = db_session(), current_account()
-        return conditional_get(lambda: logic.current_order_etag_parts(session, account, order_id),
+        return conditional_get(("order", order_id, account),
+                               lambda: logic.current_order_etag_parts(db_engine(), account, order_id),
                                lambda: logic.get_order(session, account, order_id, shown=True),
                                lambda order: logic.order_etag_parts(order.id, order.revision, account))
 

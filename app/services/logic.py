@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.api_errors import Forbidden, InvalidParameterValue, NotFound
 from app.config import AccountLimits
-from app.db import ID_LENGTH, utcnow
+from app.db import ID_LENGTH, QuickRead, utcnow
 from app.ownership import require_owner
 from app.services.models import Service
 from app.status import ServiceStatus, check_service_transition
@@ -70,10 +70,14 @@ def service_etag_parts(service_id: str, incarnation: str, revision: int) -> tupl
     return ("service", service_id, incarnation, revision)
 
 
-def current_service_etag_parts(session: Session, service_id: str) -> tuple:
+_SERVICE_REVISION = QuickRead(sa.select(Service.incarnation, Service.revision)
+                              .where(Service.id == sa.bindparam("service_id")))
+
+
+def current_service_etag_parts(engine: sa.Engine, service_id: str) -> tuple:
     """Those of the service as stored now, after one indexed read of its revision."""
-    row = session.execute(sa.select(Service.incarnation, Service.revision).where(Service.id == service_id)).first() \
-        if len(service_id) <= ID_LENGTH else None
+    row = _SERVICE_REVISION.first(engine, service_id=service_id) if len(service_id) <= ID_LENGTH \
+        else None
     if row is None:
         raise NotFound("no service has this id", id=service_id)
     return service_etag_parts(service_id, *row)

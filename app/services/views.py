@@ -10,7 +10,7 @@ from app import examples
 from app.auth import current_account
 from app.conditional import conditional_get
 from app.db import ID_LENGTH
-from app.extensions import Blueprint, db_session
+from app.extensions import Blueprint, db_engine, db_session
 from app.services import logic
 from app.services.listing import SERVICE_LIST
 from app.services.models import Service
@@ -59,7 +59,8 @@ class ServiceById(MethodView):
     def get(self, service_id):
         """Read a service"""
         session = db_session()
-        return conditional_get(lambda: logic.current_service_etag_parts(session, service_id),
+        return conditional_get(("service", service_id),
+                               lambda: logic.current_service_etag_parts(db_engine(), service_id),
                                lambda: logic.get_service(session, service_id, shown=True),
                                lambda service: logic.service_etag_parts(service.id, service.incarnation,
                                                                         service.revision))

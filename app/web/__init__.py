@@ -10,11 +10,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 from app.config import Config
+from app.request_guards import API_PREFIX
 
 csrf = CSRFProtect()
+
+
+class PagesSessionInterface(SecureCookieSessionInterface):
+    """The signed session cookie, for the pages alone: a JSON API request authenticates with its
+    bearer token, so it neither reads a cookie (which costs a signature check) nor sets one."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(API_PREFIX):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def init_app(app: Flask, config: Config) -> None:
@@ -27,6 +39,7 @@ def init_app(app: Flask, config: Config) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=config.token_ttl_seconds),
         # Checked by the web blueprint's own before_request: the JSON API never asks for a CSRF token.
         WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None, WTF_CSRF_SSL_STRICT=True)
+    app.session_interface = PagesSessionInterface()
     csrf.init_app(app)
     # Sign-in through the OIDC issuer, when this application is one of its clients.
     app.extensions["web_oidc"] = OidcSignIn(config.oidc) if config.oidc and config.oidc.client_id else None

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.api_errors import Conflict, NotFound
 from app.callback_urls import require_callback
 from app.config import WebhookSettings
-from app.db import ID_LENGTH, utcnow
+from app.db import ID_LENGTH, QuickRead, utcnow
 from app.orders.logic import get_order
 from app.webhooks import deliveries, secrets
 from app.webhooks.models import WebhookEndpoint
@@ -30,12 +30,15 @@ def endpoint_etag_parts(endpoint_id: str, account: str) -> tuple:
     return ("webhook", endpoint_id, account)
 
 
-def current_endpoint_etag_parts(session: Session, account: str, endpoint_id: str) -> tuple:
+_ENDPOINT_EXISTS = QuickRead(sa.select(WebhookEndpoint.id).where(WebhookEndpoint.id == sa.bindparam("endpoint_id"),
+                                                                WebhookEndpoint.account == sa.bindparam("account")))
+
+
+def current_endpoint_etag_parts(engine: sa.Engine, account: str, endpoint_id: str) -> tuple:
     """Those of the webhook, after one indexed read that it is still there; NotFound as get_endpoint."""
     found = None
     if len(endpoint_id) <= ID_LENGTH:
-        found = session.scalar(sa.select(WebhookEndpoint.id).where(WebhookEndpoint.id == endpoint_id,
-                                                                   WebhookEndpoint.account == account))
+        found = _ENDPOINT_EXISTS.first(engine, endpoint_id=endpoint_id, account=account)
     if found is None:
         raise NotFound("no webhook of yours has this id", id=endpoint_id)
     return endpoint_etag_parts(endpoint_id, account)

@@ -8,7 +8,7 @@ from werkzeug.routing import BaseConverter
 from app import examples
 from app.auth import current_account
 from app.conditional import conditional_get
-from app.extensions import Blueprint, db_session
+from app.extensions import Blueprint, db_engine, db_session
 from app.webhooks import logic
 from app.webhooks.listing import DELIVERY_LIST, DELIVERY_LIST_EXAMPLE, WEBHOOK_LIST, WEBHOOK_LIST_EXAMPLE
 from app.webhooks.schemas import (
@@ -61,7 +61,8 @@ class WebhookById(MethodView):
     def get(self, webhook_id):
         """Read one of your default callbacks"""
         session, account = db_session(), current_account()
-        return conditional_get(lambda: logic.current_endpoint_etag_parts(session, account, webhook_id),
+        return conditional_get(("webhook", webhook_id, account),
+                               lambda: logic.current_endpoint_etag_parts(db_engine(), account, webhook_id),
                                lambda: logic.get_endpoint(session, account, webhook_id),
                                lambda endpoint: logic.endpoint_etag_parts(endpoint.id, account))
 
