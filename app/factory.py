@@ -1,6 +1,10 @@
 """create_app(config): the only place that wires extensions, handlers and blueprints."""
 from __future__ import annotations
 
+import inspect
+import types
+from collections.abc import Callable
+
 from flask import Flask, request
 
 from app import errors, observability, request_guards, web
@@ -22,9 +26,26 @@ def _authenticate():
         authenticate_request()
 
 
+class MarketplaceFlask(Flask):
+    """Flask, asking once per function, not on every request (some fifteen times), whether a hook
+    or a view is `async def` and must be run to completion."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._is_async: dict[types.FunctionType, bool] = {}  # bounded: the functions of the code
+
+    def ensure_sync(self, func: Callable) -> Callable:
+        plain = getattr(func, "__func__", func)  # a view's method is bound anew on every request
+        if not isinstance(plain, types.FunctionType):
+            return super().ensure_sync(func)
+        if (is_async := self._is_async.get(plain)) is None:
+            is_async = self._is_async[plain] = inspect.iscoroutinefunction(plain)
+        return self.async_to_sync(func) if is_async else func
+
+
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
-    app = Flask("app")  # the package: its root path, as before the factory had a module of its own
+    app = MarketplaceFlask("app")  # the package: its root path, as before the factory had a module of its own
     app.config.update(OPENAPI_SETTINGS, SECRET_KEY=config.secret_key, MARKETPLACE=config)
     app.json.sort_keys = False
     app.url_map.merge_slashes = False  # '//' is a 404 in our error shape, not an HTML redirect

@@ -50,10 +50,11 @@ def _finish(response: flask.Response) -> flask.Response:
     metrics.requests.labels(flask.request.method, route, str(response.status_code)).inc()
     metrics.latency.labels(flask.request.method, route).observe(duration)
     response.headers[REQUEST_ID_HEADER] = flask.g.request_id
-    access_log.info("request", extra={"http": {
-        "method": flask.request.method, "route": route, "path": flask.request.path,
-        "status": response.status_code, "duration_ms": round(duration * 1000, 2),
-        "request_id": flask.g.request_id, "account": flask.g.get("account")}})
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info("request", extra={"http": {
+            "method": flask.request.method, "route": route, "path": flask.request.path,
+            "status": response.status_code, "duration_ms": round(duration * 1000, 2),
+            "request_id": flask.g.request_id, "account": flask.g.get("account")}})
     return response
 
 

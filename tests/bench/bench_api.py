@@ -7,7 +7,8 @@ measured in the same round (the median over rounds), then list pages at depth
 
 PostgreSQL when a server answers (MARKETPLACE_TEST_POSTGRES_URL), else SQLite. Run: `make bench-api`.
 BENCH_SECONDS (per wrk run), BENCH_ROUNDS, BENCH_ORDERS_STORED (orders in the list's table),
-BENCH_PARTS (comma list of paths, depths, start) change it. Figures are noisy on a shared machine:
+BENCH_PARTS (comma list of paths, depths, start) and BENCH_PATHS (the paths whose names contain
+it, e.g. "POST") change it. Figures are noisy on a shared machine:
 read the ratios, which compare runs made a second apart."""
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", 5))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 ORDERS_STORED = int(os.environ.get("BENCH_ORDERS_STORED", 100_000))
 PARTS = os.environ.get("BENCH_PARTS", "paths,depths,start").split(",")
+PATHS = os.environ.get("BENCH_PATHS", "")
 WORKERS, THREADS = 2, 4
 WRK = ["wrk", "-t2", "-c16", "--latency"]
 PARAMETERS = [{"name": "text", "type": "string"}, {"name": "count", "type": "int"},
@@ -140,7 +142,10 @@ def paths(url: str, folder: Path) -> None:
         print(f"paths: wrk -t2 -c16 -d{SECONDS}s, gunicorn {WORKERS} processes x {threads} threads each side, "
               f"{engine.dialect.name}, median of {ROUNDS} alternating rounds", flush=True)
         for name, url_app, script_app, url_ref, script_ref in cases:
-            _compare(name, url_app, script_app, url_ref, script_ref, folder)
+            if PATHS in name:
+                _compare(name, url_app, script_app, url_ref, script_ref, folder)
+        if PATHS not in "GET /1/orders?limit=20":
+            return
         store_orders(url, "bench", service["id"], ORDERS_STORED)
         _compare(f"GET /1/orders?limit=20 ({ORDERS_STORED} stored)", base + "/1/orders?limit=20", lua("GET", auth),
                  ref + "/items/1", lua("GET", {}), folder)
