@@ -11,7 +11,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import current_app, request
 from flask_smorest.arguments import ArgumentsMixin
-from flask_smorest.utils import prepare_response
+from flask_smorest.utils import prepare_response, resolve_schema_instance
 from werkzeug.exceptions import HTTPException
 
 from app.common_schemas import ErrorSchema, InvalidParameterValueSchema
@@ -68,6 +68,11 @@ class Blueprint(flask_smorest.Blueprint):
 
     # Every /1/ operation needs a bearer token (401), and any may find the database unavailable (503).
     COMMON_ERRORS = (401, 503)
+
+    def arguments(self, schema, *args, **kwargs):
+        """As flask-smorest's, with one instance of a schema class for every request: webargs
+        would make one per request, and marshmallow copies every declared field to make it."""
+        return super().arguments(resolve_schema_instance(schema), *args, **kwargs)
 
     def documented_errors(self, *codes: int):
         """Document error responses of a view (the body is always ErrorSchema)."""

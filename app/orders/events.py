@@ -40,6 +40,9 @@ def record(session: Session, order_id: str, kind: EventKind, data: dict[str, Any
 
 def status_changed(session: Session, order: Order) -> None:
     record(session, order.id, EventKind.STATUS, {"status": str(order.status), "status-message": order.status_message})
+    # The first status of an order being placed: nothing before it to compare with (webhooks).
+    state = sa.inspect(order)
+    session.info[_PENDING][-1].first_status = state.transient or state.pending
 
 
 def logs_kept(session: Session, order_id: str, first_seq: int, count: int) -> None:

@@ -53,8 +53,8 @@ def _deliveries_of_status_events(session: Session, _context, _instances) -> None
     with session.no_autoflush:
         for event in sorted(events, key=lambda item: item.time):
             status = event.data.get("status")
-            if event.order_id not in last_seen:  # (a new order has had no status before)
-                last_seen[event.order_id] = None if event.order_id in new_orders \
+            if event.order_id not in last_seen:
+                last_seen[event.order_id] = None if getattr(event, "first_status", False) \
                     else _previous_status(session, event.order_id)
             if last_seen[event.order_id] == status:
                 continue  # only the status message changed
