@@ -20,6 +20,7 @@ class Order(Revisioned, Base):
         # One order per (account, Idempotency-Key): a retried POST finds the first.
         sa.UniqueConstraint("account", "idempotency_key"),
         sa.Index("ix_orders_account_ordered_at_id", "account", "ordered_at", "id"),
+        sa.Index("ix_orders_account_status", "account", "status"),  # how many it has active
         sa.Index("ix_orders_service_id_ordered_at_id", "service_id", "ordered_at", "id"),
     )
 
