@@ -210,11 +210,12 @@ class LocalBackend:
                             for file in listing.files], listing.refused)
 
     def forget(self, order_id: str) -> None:
-        self._run(order_id).mark_forgotten()  # its folder may go once the TTL has passed
+        run = self._run(order_id)
+        run.mark_forgotten()  # its folder may go once the TTL has passed
         self._log_offsets.pop(order_id, None)
         self._supervisors.pop(order_id, None)  # one that has not exited yet ends on its own
         with self._news_lock:
-            self._orders_of_folders.pop(str(self._run(order_id).path), None)
+            self._orders_of_folders.pop(str(run.path), None)
 
     def healthy(self) -> bool:
         return True
