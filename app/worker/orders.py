@@ -27,8 +27,13 @@ ORDER_STATUS_OF_PHASE = {
 }
 
 
-def _claim(session: Session, *statuses: OrderStatus, batch: int, ids: list[str] | None = None) -> list[Order]:
-    statement = sa.select(Order).where(Order.status.in_(statuses))
+def _claim(session: Session, *statuses: OrderStatus, batch: int, ids: list[str] | None = None,
+           inputs: bool = False) -> list[Order]:
+    """Orders to take a step for, with their inputs if asked (a submission carries them); never
+    their tags or products, which no step reads (three more queries a batch)."""
+    statement = sa.select(Order).where(Order.status.in_(statuses)).options(
+        sa.orm.lazyload(Order.tag_rows), sa.orm.lazyload(Order.products),
+        sa.orm.selectinload(Order.inputs) if inputs else sa.orm.lazyload(Order.inputs))
     if ids is not None:
         statement = statement.where(Order.id.in_(ids))
     return list(session.scalars(statement.order_by(Order.ordered_at).limit(batch).with_for_update(skip_locked=True)))
@@ -49,7 +54,7 @@ def _append_logs(session: Session, order: Order, kept: int, lines: list[LogLine]
 
 
 def submit_pending_orders(session: Session, backend: Backend, data: OrderData, metrics=None, batch: int = 20) -> int:
-    orders = _claim(session, OrderStatus.PENDING, batch=batch)
+    orders = _claim(session, OrderStatus.PENDING, batch=batch, inputs=True)
     for order in orders:
         if order.cancel_requested:
             backend.cancel(order.id)  # in case a submit was cut short by a crash after it started the run
