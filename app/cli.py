@@ -61,8 +61,10 @@ def serve(host: str, port: int, production: bool) -> None:
     click.echo(f"Marketplace API on {base}/1/services  (database: {_safe_url(config.database_url)})")
     click.echo(f"API docs: {base}/docs   OpenAPI: {base}/openapi.json")
     click.echo("Get a token with: marketplace token --account <name>")
-    from app.embedded_server import EmbeddedRequestHandler
-    app.run(host=host, port=port, threaded=True, use_reloader=False, request_handler=EmbeddedRequestHandler)
+    from app.embedded_server import EmbeddedRequestHandler, EmbeddedServer
+    server = EmbeddedServer(host, port, app, EmbeddedRequestHandler)
+    server.log_startup()
+    server.serve_forever()
 
 
 def _safe_url(url: str) -> str:

@@ -103,6 +103,12 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Under WAL (an in-memory database has none), a commit written to the log survives a crash of
+    # the process without an fsync of its own (the log is synced at checkpoints): only a power
+    # loss or an OS crash may undo the last commits, never corrupt the file. An fsync per commit
+    # (~3 ms here) was held under the one write lock, which every writer queues for.
+    if cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal":
+        cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
@@ -110,9 +116,6 @@ def make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        if url not in ("sqlite://", "sqlite:///:memory:"):
-            with engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
     timeout = {} if "connect_timeout" in url else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
     engine = sa.create_engine(url, pool_recycle=RECYCLE_SECONDS, connect_args=timeout)

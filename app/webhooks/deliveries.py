@@ -29,17 +29,24 @@ def new_delivery_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
-def _previous_status(session: Session, order_id: str) -> str | None:
-    data = session.scalar(sa.select(OrderEvent.data).where(
-        OrderEvent.order_id == order_id, OrderEvent.kind == EventKind.STATUS).order_by(OrderEvent.id.desc()).limit(1))
-    return (data or {}).get("status")
+def _previous_statuses(session: Session, order_ids: set[str]) -> dict[str, str | None]:
+    """Each order's last stored status event's status, in one query (None: it has none)."""
+    last = (sa.select(OrderEvent.order_id, sa.func.max(OrderEvent.id).label("id"))
+            .where(OrderEvent.order_id.in_(order_ids), OrderEvent.kind == EventKind.STATUS)
+            .group_by(OrderEvent.order_id).subquery())
+    rows = session.execute(sa.select(OrderEvent.order_id, OrderEvent.data).join(last, OrderEvent.id == last.c.id))
+    found = {order_id: (data or {}).get("status") for order_id, data in rows}
+    return {order_id: found.get(order_id) for order_id in order_ids}
 
 
-def _targets(session: Session, order: Order) -> list[str]:
-    urls = [order.callback] if order.callback else []
-    urls += session.scalars(sa.select(WebhookEndpoint.url).where(WebhookEndpoint.account == order.account)
-                            .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id))
-    return list(dict.fromkeys(urls))
+def _endpoints(session: Session, accounts: set[str]) -> dict[str, list[str]]:
+    """Each account's default callbacks, in one query, in the order they were made."""
+    urls: dict[str, list[str]] = {account: [] for account in accounts}
+    for account, url in session.execute(sa.select(WebhookEndpoint.account, WebhookEndpoint.url)
+                                        .where(WebhookEndpoint.account.in_(accounts))
+                                        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)):
+        urls[account].append(url)
+    return urls
 
 
 @sa.event.listens_for(Session, "before_flush")
@@ -47,22 +54,23 @@ def _deliveries_of_status_events(session: Session, _context, _instances) -> None
     events = [item for item in session.new if isinstance(item, OrderEvent) and item.kind == EventKind.STATUS]
     if not events:
         return
-    last_seen: dict[str, str | None] = {}
     # A new order is pending in the session, not yet in its identity map (nor in the database).
     new_orders = {item.id: item for item in session.new if isinstance(item, Order)}
     with session.no_autoflush:
+        orders = {order_id: new_orders.get(order_id) or session.get(Order, order_id)
+                  for order_id in {event.order_id for event in events}}
+        orders = {order_id: order for order_id, order in orders.items() if order is not None}
+        # An order being placed (new, or flushed already on PostgreSQL) has no status event stored yet.
+        first = {*new_orders, *(event.order_id for event in events if getattr(event, "first_status", False))}
+        stored = set(orders) - first
+        last_seen = {**dict.fromkeys(first), **(_previous_statuses(session, stored) if stored else {})}
+        endpoints = _endpoints(session, {order.account for order in orders.values()})
         for event in sorted(events, key=lambda item: item.time):
             status = event.data.get("status")
-            if event.order_id not in last_seen:
-                last_seen[event.order_id] = None if getattr(event, "first_status", False) \
-                    else _previous_status(session, event.order_id)
-            if last_seen[event.order_id] == status:
+            if (order := orders.get(event.order_id)) is None or last_seen.get(order.id) == status:
                 continue  # only the status message changed
-            last_seen[event.order_id] = status
-            order = new_orders.get(event.order_id) or session.get(Order, event.order_id)
-            if order is None:
-                continue
-            for url in _targets(session, order):
+            last_seen[order.id] = status
+            for url in dict.fromkeys([*([order.callback] if order.callback else []), *endpoints[order.account]]):
                 session.add(WebhookDelivery(
                     id=new_delivery_id(), order_id=order.id, account=order.account, url=url,
                     event_type=f"{EVENT_PREFIX}{status}", status=DeliveryStatus.PENDING, created_at=event.time,

@@ -50,6 +50,8 @@ def keep_products(session: Session, backend: Backend, order: Order, data: OrderD
     Returns what could not be kept, for the order's message."""
     produced_files = backend.products(order.id)
     problems, budget = list(produced_files.refused), data.compile.max_product_bytes
+    if not produced_files:
+        return problems
     known = {product.name for product in session.scalars(artifacts.order_products(order.id))}
     for produced in produced_files:
         try:

@@ -27,15 +27,24 @@ ORDER_STATUS_OF_PHASE = {
 }
 
 
-def _claim(session: Session, *statuses: OrderStatus, batch: int, ids: list[str] | None = None) -> list[Order]:
-    statement = sa.select(Order).where(Order.status.in_(statuses))
+def _claim(session: Session, *statuses: OrderStatus, batch: int, ids: list[str] | None = None,
+           inputs: bool = False) -> list[Order]:
+    """Orders to take a step for, with their inputs if asked (a submission carries them); never
+    their tags or products, which no step reads (three more queries a batch)."""
+    statement = sa.select(Order).where(Order.status.in_(statuses)).options(
+        sa.orm.lazyload(Order.tag_rows), sa.orm.lazyload(Order.products),
+        sa.orm.selectinload(Order.inputs) if inputs else sa.orm.lazyload(Order.inputs))
     if ids is not None:
         statement = statement.where(Order.id.in_(ids))
     return list(session.scalars(statement.order_by(Order.ordered_at).limit(batch).with_for_update(skip_locked=True)))
 
 
-def _logs_kept(session: Session, order: Order) -> int:
-    return session.scalar(sa.select(sa.func.max(OrderLogLine.seq)).where(OrderLogLine.order_id == order.id)) or 0
+def _logs_kept(session: Session, orders: list[Order]) -> dict[str, int]:
+    """How many log lines each order has kept, in one query (0 for those with none)."""
+    kept = dict(session.execute(sa.select(OrderLogLine.order_id, sa.func.max(OrderLogLine.seq))
+                                .where(OrderLogLine.order_id.in_([order.id for order in orders]))
+                                .group_by(OrderLogLine.order_id)).tuples().all())
+    return {order.id: kept.get(order.id, 0) for order in orders}
 
 
 def _append_logs(session: Session, order: Order, kept: int, lines: list[LogLine]) -> None:
@@ -45,7 +54,7 @@ def _append_logs(session: Session, order: Order, kept: int, lines: list[LogLine]
 
 
 def submit_pending_orders(session: Session, backend: Backend, data: OrderData, metrics=None, batch: int = 20) -> int:
-    orders = _claim(session, OrderStatus.PENDING, batch=batch)
+    orders = _claim(session, OrderStatus.PENDING, batch=batch, inputs=True)
     for order in orders:
         if order.cancel_requested:
             backend.cancel(order.id)  # in case a submit was cut short by a crash after it started the run
@@ -84,30 +93,33 @@ def _count(metrics, name: str) -> None:
         getattr(metrics, name).inc()
 
 
+RUNNING_ORDER_STATUSES = (OrderStatus.SCHEDULED, OrderStatus.EXECUTING)
+
+
 def observe_running_orders(session: Session, backend: Backend, data: OrderData, batch: int = 100,
                            metrics=None) -> int:
-    """Apply what the backend saw. With a change feed (the Kubernetes watch) only the orders
-    with news are looked at; otherwise every running order, a batch at a time."""
+    """Apply what the backend saw: of the orders with news when it has a change feed (the
+    Kubernetes watch, the local launcher), otherwise of every running order; a batch at a time."""
     changed = backend.changed_orders()
+    running = Order.status.in_(RUNNING_ORDER_STATUSES)
     if changed is None:
-        return _observe(session, backend, data, _claim(session, OrderStatus.SCHEDULED, OrderStatus.EXECUTING,
-                                                       batch=batch), metrics)
-    # Cancel requests are news from our side, not from the cluster.
-    changed |= set(session.scalars(sa.select(Order.id).where(
-        Order.status.in_((OrderStatus.SCHEDULED, OrderStatus.EXECUTING)), Order.cancel_requested.is_(True))))
+        changed = set(session.scalars(sa.select(Order.id).where(running)))
+    else:  # cancel requests are news from our side, not from the backend
+        changed |= set(session.scalars(sa.select(Order.id).where(running, Order.cancel_requested.is_(True))))
     steps, pending = 0, sorted(changed)
     for start in range(0, len(pending), batch):
-        steps += _observe(session, backend, data, _claim(session, OrderStatus.SCHEDULED, OrderStatus.EXECUTING,
-                                                   batch=batch, ids=pending[start:start + batch]), metrics)
+        steps += _observe(session, backend, data, _claim(session, *RUNNING_ORDER_STATUSES, batch=batch,
+                                                         ids=pending[start:start + batch]), metrics)
     return steps
 
 
 def _observe(session: Session, backend: Backend, data: OrderData, orders: list[Order], metrics=None) -> int:
     changed = 0
+    logs_kept = _logs_kept(session, orders) if orders else {}
     for order in orders:
         if order.cancel_requested:
             backend.cancel(order.id)
-        kept = _logs_kept(session, order)
+        kept = logs_kept[order.id]
         try:
             seen = backend.observe(order.id, kept)
         except BackendUnavailable as error:

@@ -42,9 +42,10 @@ class Supervisor:
 
 class Launcher:
     """The worker's side: one launcher process, started when first needed and again if it died.
-    `ended` is called (from a thread of its own) whenever a supervisor has exited."""
+    `ended` is called (from a thread of its own) with a supervisor's run folder when it has exited,
+    and with None when the launcher died: whether the supervisors it started still run is unknown."""
 
-    def __init__(self, ended: Callable[[], None] = lambda: None):
+    def __init__(self, ended: Callable[[str | None], None] = lambda folder: None):
         self.ended = ended
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
@@ -83,7 +84,7 @@ class Launcher:
                     supervisor = self._started.pop(folder, None)
                 if supervisor is not None:
                     supervisor.returncode = int(status)
-                self.ended()
+                self.ended(folder)
         process.wait()
         with self._lock:
             if self._process is process:  # died: what it started is no longer reported
@@ -92,7 +93,7 @@ class Launcher:
                 for supervisor in self._started.values():
                     supervisor.lost = True
                 self._started.clear()
-        self.ended()
+        self.ended(None)
 
     def close(self) -> None:
         with self._lock:

@@ -4,10 +4,11 @@ No shell: the command line is an argument list. The image is recorded but not pu
 command must exist here. Each order's run is a folder on disk (`runs.py`) looked after by a
 supervisor process of its own (`supervisor.py`), which enforces the order's limits and records
 its output and its end; this backend writes what to run, has the supervisor started (forked by
-a launcher process that has imported it already, `launcher.py`, which also says when it exits,
-so the worker looks at an ended run at once), and reads the folder back. So a worker killed at
-any moment, once restarted, finds every run where it stands: it re-attaches to live ones,
-collects those that ended meanwhile, and starts again only a run that no supervisor ever claimed.
+a launcher process that has imported it already, `launcher.py`, which also says when it exits:
+the change feed that has the worker look at an ended run at once, and at the others once a
+second), and reads the folder back. So a worker killed at any moment, once restarted, finds
+every run where it stands: it re-attaches to live ones, collects those that ended meanwhile,
+and starts again only a run that no supervisor ever claimed.
 
 Data: the order's input artifacts are copied into its run folder before the run is recorded,
 and an artifact parameter's value becomes the path of its copy; the workload leaves products in
@@ -24,6 +25,7 @@ import functools
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 LOST_MESSAGE = "this server has no record of the order's run"
 ABANDONED_MESSAGE = "the order's supervisor process was killed before the order ended"
 SWEEP_SECONDS = 60
+LOOK_AT_ALL_SECONDS = 1.0  # a run's start and its new output have no news of their own: read this often
 UNFORGOTTEN_KEEP_SECONDS = 30 * 86400  # an ended run the worker never forgot (it never came back)
 
 
@@ -69,8 +72,14 @@ class LocalBackend:
             log.info("orders run in a bubblewrap sandbox (network %s)", "allowed" if sandbox.network else "off")
         self._supervisors: dict[str, Supervisor] = {}
         self._wake: Callable[[], None] = lambda: None  # the worker's, once started
-        self._launcher = Launcher(lambda: self._wake())
+        self._launcher = Launcher(self._supervisor_ended)
         self._log_offsets: dict[str, tuple[int, int]] = {}  # order → (lines read, byte offset)
+        # The change feed: orders whose supervisor has exited, and when all are looked at next
+        # (at once when this backend starts, which may be a restart, or when a launcher died).
+        self._news_lock = threading.Lock()
+        self._orders_of_folders: dict[str, str] = {}  # a started supervisor's run folder → its order
+        self._ended: set[str] = set()
+        self._look_at_all_after = float("-inf")
 
     def _run(self, order_id: str) -> RunFolder:
         return RunFolder(self._runs_dir, order_id)
@@ -113,7 +122,17 @@ class LocalBackend:
         """Idempotent: a second supervisor of the same run finds it claimed and exits. Started by
         the launcher, which says when it has exited: then the run has ended (or could not start),
         and the worker is woken to look at once."""
+        with self._news_lock:
+            self._orders_of_folders[str(run.path)] = run.order_id
         self._supervisors[run.order_id] = self._launcher.start(str(run.path))
+
+    def _supervisor_ended(self, folder: str | None) -> None:
+        with self._news_lock:
+            if (order_id := self._orders_of_folders.pop(folder, None)) is not None:
+                self._ended.add(order_id)
+            else:  # a launcher died (or a folder not known here): look at every run
+                self._look_at_all_after = float("-inf")
+        self._wake()
 
     def _starting(self, run: RunFolder) -> Observation:
         supervisor = self._supervisors.get(run.order_id)
@@ -166,8 +185,16 @@ class LocalBackend:
             if removed := remove_runs_ended_before(self._runs_dir, ttl, max(ttl, UNFORGOTTEN_KEEP_SECONDS)):
                 log.info("removed %d ended runs", removed)
 
-    def changed_orders(self) -> None:
-        return None  # runs are read on every pass
+    def changed_orders(self) -> set[str] | None:
+        """The orders whose supervisor has exited since the last call; None (look at all) once a
+        second, for the output of live runs and the start of new ones, and after a restart."""
+        with self._news_lock:
+            if time.monotonic() >= self._look_at_all_after:
+                self._look_at_all_after = time.monotonic() + LOOK_AT_ALL_SECONDS
+                self._ended.clear()  # ended before the look: seen by it
+                return None
+            ended, self._ended = self._ended, set()
+        return ended
 
     def unfinished_workloads(self) -> set[str]:
         return unended_run_orders(self._runs_dir)
@@ -183,9 +210,12 @@ class LocalBackend:
                             for file in listing.files], listing.refused)
 
     def forget(self, order_id: str) -> None:
-        self._run(order_id).mark_forgotten()  # its folder may go once the TTL has passed
+        run = self._run(order_id)
+        run.mark_forgotten()  # its folder may go once the TTL has passed
         self._log_offsets.pop(order_id, None)
         self._supervisors.pop(order_id, None)  # one that has not exited yet ends on its own
+        with self._news_lock:
+            self._orders_of_folders.pop(str(run.path), None)
 
     def healthy(self) -> bool:
         return True

@@ -55,22 +55,29 @@ def write_json_atomically(path: Path, document: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
+def _in_folder(name: str) -> property:
+    """A file of the run's folder, its path made when asked for (a worker's pass makes many
+    RunFolders and uses a few of their paths)."""
+    return property(lambda run: run.path / name)
+
+
 class RunFolder:
+    submission = _in_folder("submission.json")
+    lock = _in_folder("run.lock")
+    record = _in_folder("run.json")
+    output = _in_folder("output.log")
+    exit = _in_folder("exit.json")
+    cancel_request = _in_folder("cancel")
+    work = _in_folder("work")
+    tmp = _in_folder("tmp")
+    inputs = _in_folder("inputs")
+    incoming = _in_folder("incoming")
+    outputs = _in_folder("outputs")
+    forgotten = _in_folder("forgotten")
+
     def __init__(self, runs_dir: Path, order_id: str):
         self.order_id = order_id
         self.path = runs_dir / object_name(order_id)
-        self.submission = self.path / "submission.json"
-        self.lock = self.path / "run.lock"
-        self.record = self.path / "run.json"
-        self.output = self.path / "output.log"
-        self.exit = self.path / "exit.json"
-        self.cancel_request = self.path / "cancel"
-        self.work = self.path / "work"
-        self.tmp = self.path / "tmp"
-        self.inputs = self.path / "inputs"
-        self.incoming = self.path / "incoming"
-        self.outputs = self.path / "outputs"
-        self.forgotten = self.path / "forgotten"
 
     # -- the worker's side ----------------------------------------------------------------
     def write_submission(self, document: dict[str, Any]) -> None:

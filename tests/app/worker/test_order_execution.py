@@ -9,7 +9,9 @@ import pytest
 
 from app.orders.models import Order
 from app.worker import Worker
+from app.worker.orders import observe_running_orders
 from tests.factories import service_description
+from tests.serving import wait_until as until
 from workflows.backends.base import Submission
 from workflows.backends.local import LOST_MESSAGE
 from workflows.backends.runs import RunFolder, RunState
@@ -161,6 +163,39 @@ def test_orders_that_ignore_term_when_cancelled_do_not_hold_up_an_unrelated_orde
     done = run_until_finished(worker, bob, unrelated["id"])
     assert done["status"] == "succeeded"
     assert {bob.get(f"/1/orders/{order}").get_json()["status"] for order in orders} == {"executing"}
+    for order in orders:
+        assert run_until_finished(worker, bob, order)["status"] == "cancelled"
+
+
+class LookingAtAll:
+    """The worker's backend, with no change feed: every pass looks at every running order."""
+
+    def __init__(self, backend):
+        self._backend = backend
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+    def changed_orders(self) -> None:
+        return None
+
+
+def test_a_look_at_all_reaches_every_running_order_however_many_batches_they_take(app, alice, worker, bob):
+    service_id = publish(alice, worker, "import time; print('running', flush=True); time.sleep(600)")
+    orders = [place(bob, service_id, text=str(i))["id"] for i in range(3)]
+    worker.run_once()
+    backend = LookingAtAll(worker.backend)
+
+    def look_at_all() -> bool:
+        with app.extensions["database"].sessions() as session:
+            observe_running_orders(session, backend, worker._data, batch=2)
+        return all(logs_of(bob, order) == ["running"] for order in orders)
+    try:
+        until(look_at_all, seconds=30, what="every running order's first line kept")
+        assert {bob.get(f"/1/orders/{order}").get_json()["status"] for order in orders} == {"executing"}
+    finally:
+        for order in orders:
+            bob.post(f"/1/orders/{order}/cancel")
     for order in orders:
         assert run_until_finished(worker, bob, order)["status"] == "cancelled"
 

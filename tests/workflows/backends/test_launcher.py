@@ -6,6 +6,7 @@ import dataclasses
 import threading
 import time
 
+from workflows.backends import local
 from workflows.backends.base import Phase, Submission
 from workflows.backends.launcher import Supervisor
 from workflows.backends.local import LocalBackend
@@ -63,3 +64,25 @@ def test_a_run_whose_launcher_died_before_saying_anything_is_started_again(tmp_p
     lost.lost = True
     backend._supervisors[run.order_id] = lost
     _until(lambda: backend.observe(run.order_id, 0).phase == Phase.SUCCEEDED)
+
+
+def test_the_change_feed_names_the_runs_that_ended_and_asks_for_a_look_at_all_after_a_start_or_a_lost_launcher(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(local, "LOOK_AT_ALL_SECONDS", 3600.0)  # none due of itself within the test
+    backend = LocalBackend(CompileSettings(), tmp_path, sandbox=SandboxSettings(mode="none"))
+    woken, stop = threading.Event(), threading.Event()
+    backend.start(stop, woken.set)
+    try:
+        assert backend.changed_orders() is None  # a backend that starts may be a restarted one
+        backend.submit(_submission("urn:test:order:4", "true"))
+        backend.submit(_submission("urn:test:order:5", "sleep", "30"))
+        news: set[str] = set()
+        _until(lambda: news.update(backend.changed_orders() or ()) or "urn:test:order:4" in news)
+        assert news == {"urn:test:order:4"}
+        woken.clear()
+        backend._launcher._process.kill()  # what it started is no longer reported
+        assert woken.wait(20)
+        assert backend.changed_orders() is None
+    finally:
+        backend.cancel("urn:test:order:5")
+        stop.set()
