@@ -49,7 +49,8 @@ def work_waiting(session: Session) -> None:
     session.info[_FLAG] = True
 
 
-@sa.event.listens_for(Session, "before_commit")
+# Before the order events' inserts (insert=True), which hold a lock until the commit: not under it.
+@sa.event.listens_for(Session, "before_commit", insert=True)
 def _notify_other_processes(session: Session) -> None:
     if session.info.get(_FLAG) and session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_notify(WORK_CHANNEL, "")))  # delivered on commit, not before

@@ -1,15 +1,18 @@
 """Recording what happens to an order as events, read back by the event streams (app.orders.streams).
 
 An event is kept aside until its session commits and inserted then, so it commits with the change
-it describes. On PostgreSQL the inserts run under a transaction-scoped advisory lock taken after
-everything else is flushed: event-writing transactions take ids and commit one at a time, so ids
-commit in increasing order and a reader that has seen an id has seen every smaller one (a
+it describes; what follows from it in the same transaction (the webhooks' deliveries) is made by
+the announcers, first. On PostgreSQL the inserts run under a transaction-scoped advisory lock taken
+after everything else is flushed: event-writing transactions take ids and commit one at a time, so
+ids commit in increasing order and a reader that has seen an id has seen every smaller one (a
 sequence alone gives ids in the order they are drawn, not committed). The lock is held only for
-the inserts, the NOTIFY and the COMMIT. SQLite has one writer at a time, which gives the same."""
+one statement (the lock, the inserts and the NOTIFY) and the COMMIT: with every round trip under
+it the lock was what concurrent orders queued for. SQLite has one writer at a time, which gives
+the same."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -24,6 +27,19 @@ EVENTS_LOCK = 7_214_965_331  # any constant: the advisory lock that orders event
 CHANNEL = "order_events"  # NOTIFY channel; the payload: a JSON list of the topics (app.orders.wakeup)
 MAX_NOTIFY_BYTES = 7000  # PostgreSQL's payload limit is 8000; beyond it the payload is empty: wake all
 _PENDING = "marketplace_order_events"
+# What must be written with events in their transaction (app.webhooks.deliveries registers one):
+# called with the session and the events about to be inserted, before anything is flushed.
+ANNOUNCERS: list[Callable[[Session, list[OrderEvent]], None]] = []
+# The lock, the events and the NOTIFY in one round trip; ids are drawn in the events' order, under the lock.
+_INSERT_UNDER_LOCK = sa.text("""
+WITH events_lock AS (SELECT pg_advisory_xact_lock(:lock)),
+inserted AS (
+    INSERT INTO order_events (order_id, kind, time, data)
+    SELECT e.event->>'order_id', e.event->>'kind', CAST(e.event->>'time' AS timestamptz), e.event->'data'
+    FROM events_lock, jsonb_array_elements(CAST(:events AS jsonb)) WITH ORDINALITY AS e(event, n)
+    ORDER BY e.n
+    RETURNING 1)
+SELECT pg_notify(:channel, :payload) FROM (SELECT count(*) FROM inserted) AS done""")
 
 
 class EventKind(StrEnum):
@@ -95,16 +111,18 @@ def _insert_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
+    for announce in ANNOUNCERS:
+        announce(session, pending)
     if session.get_bind().dialect.name != "postgresql":
         session.add_all(pending)
         return
     # Row locks first, outside the events lock: a holder of the events lock never waits for a row.
     session.flush()
     payload = _notify_payload(session, {event.order_id for event in pending})
-    session.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENTS_LOCK)))
-    session.add_all(pending)
-    session.flush()
-    session.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
+    rows = [{"order_id": event.order_id, "kind": str(event.kind), "time": event.time.isoformat(),
+             "data": event.data} for event in pending]
+    session.execute(_INSERT_UNDER_LOCK, {"lock": EVENTS_LOCK, "events": json.dumps(rows), "channel": CHANNEL,
+                                         "payload": payload})
 
 
 @sa.event.listens_for(Session, "after_transaction_end")

@@ -2,7 +2,8 @@
 
 A delivery is made for each status event (app.orders.events) whose status differs from the
 order's previous one, for the order's own callback and each default callback of its account,
-in the flush that inserts the event: it commits with the change or not at all. Claiming pushes
+in the transaction that inserts the event (an announcer of app.orders.events): it commits with
+the change or not at all. Claiming pushes
 `next_attempt_at` forward by a lease with a conditional UPDATE (after SELECT ... FOR UPDATE SKIP
 LOCKED on PostgreSQL), so two dispatchers never take the same delivery at once, and one whose
 dispatcher died is due again when its lease runs out: at least once, always with the same id."""
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.orders.events import EventKind
+from app.orders.events import ANNOUNCERS, EventKind
 from app.orders.models import Order, OrderEvent
 from app.status import AttemptOutcome, DeliveryStatus
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -49,9 +50,8 @@ def _endpoints(session: Session, accounts: set[str]) -> dict[str, list[str]]:
     return urls
 
 
-@sa.event.listens_for(Session, "before_flush")
-def _deliveries_of_status_events(session: Session, _context, _instances) -> None:
-    events = [item for item in session.new if isinstance(item, OrderEvent) and item.kind == EventKind.STATUS]
+def _deliveries_of_status_events(session: Session, pending: list[OrderEvent]) -> None:
+    events = [event for event in pending if event.kind == EventKind.STATUS]
     if not events:
         return
     # A new order is pending in the session, not yet in its identity map (nor in the database).
@@ -75,6 +75,9 @@ def _deliveries_of_status_events(session: Session, _context, _instances) -> None
                     id=new_delivery_id(), order_id=order.id, account=order.account, url=url,
                     event_type=f"{EVENT_PREFIX}{status}", status=DeliveryStatus.PENDING, created_at=event.time,
                     next_attempt_at=event.time, claims=0))
+
+
+ANNOUNCERS.append(_deliveries_of_status_events)
 
 
 def claim_due(session: Session, limit: int, lease_seconds: float, retry_seconds: float) -> list[str]:
