@@ -1,0 +1,67 @@
+"""A list page read in one statement: the columns its items show, and each of their collections
+as a JSON array aggregated in the same row, instead of ORM instances and one more query per
+collection (selectin). The items are plain objects with the same attribute names, so that the
+item schema renders them as it renders the models."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+
+@dataclass(frozen=True)
+class Collection:
+    """The child rows of a listed row (`where` ties them to it), in `order_by`'s order: the values
+    of `value`, or objects of the `members` columns (under their attribute names)."""
+
+    name: str
+    where: Any
+    order_by: tuple[Any, ...]
+    value: Any = None
+    members: tuple[Any, ...] = ()
+
+    def _pairs(self) -> list[Any]:
+        return [part for column in self.members for part in (sa.literal_column(f"'{column.key}'"), column)]
+
+    def aggregate(self, dialect: str) -> sa.ColumnElement:
+        if dialect == "postgresql":
+            value = self.value if self.value is not None else sa.func.json_build_object(*self._pairs())
+            rows = sa.select(sa.func.json_agg(aggregate_order_by(value, *self.order_by))).where(self.where)
+            return sa.func.coalesce(rows.scalar_subquery(), sa.literal_column("'[]'::json"))
+        # SQLite aggregates in the order of a subquery's rows; json() keeps an object an object.
+        value = self.value if self.value is not None else sa.func.json_object(*self._pairs())
+        # A subquery in FROM is not correlated unless told: the listed row is the outer query's.
+        child_tables = {column.expression.table for column in (self.value,) + self.members if column is not None}
+        ordered = sa.select(value.label("value")).where(self.where).order_by(*self.order_by) \
+            .correlate_except(*child_tables).subquery()
+        member = ordered.c.value if self.value is not None else sa.func.json(ordered.c.value)
+        return sa.type_coerce(sa.select(sa.func.json_group_array(member)).scalar_subquery(), sa.JSON)
+
+
+def shown_columns(model: type, *names: str) -> tuple[Any, ...]:
+    """The columns of `model` among attribute `names` (once each, in their order)."""
+    columns = {attribute.key for attribute in sa.inspect(model).column_attrs}
+    return tuple(getattr(model, name) for name in dict.fromkeys(names) if name in columns)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """What a list's items show: `columns` of the listed model and its `collections`."""
+
+    columns: tuple[Any, ...]
+    collections: tuple[Collection, ...]
+
+    def statement(self, base: sa.Select, dialect: str) -> sa.Select:
+        """`base` (a select of the model, with its conditions) reading only what the items show."""
+        return base.with_only_columns(*self.columns, *(collection.aggregate(dialect).label(collection.name)
+                                                       for collection in self.collections))
+
+    def item(self, row: sa.Row) -> SimpleNamespace:
+        values = row._asdict()
+        for collection in self.collections:
+            if collection.members:
+                values[collection.name] = [SimpleNamespace(**member) for member in values[collection.name]]
+        return SimpleNamespace(**values)
