@@ -4,7 +4,7 @@ collection (selectin). The items are plain objects with the same attribute names
 item schema renders them as it renders the models."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -53,11 +53,15 @@ class Projection:
 
     columns: tuple[Any, ...]
     collections: tuple[Collection, ...]
+    _read: dict[str, tuple[Any, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def statement(self, base: sa.Select, dialect: str) -> sa.Select:
         """`base` (a select of the model, with its conditions) reading only what the items show."""
-        return base.with_only_columns(*self.columns, *(collection.aggregate(dialect).label(collection.name)
-                                                       for collection in self.collections))
+        read = self._read.get(dialect)
+        if read is None:  # built once per dialect: building the aggregates costs more than running them
+            read = self._read[dialect] = (*self.columns, *(collection.aggregate(dialect).label(collection.name)
+                                                           for collection in self.collections))
+        return base.with_only_columns(*read)
 
     def item(self, row: sa.Row) -> SimpleNamespace:
         values = row._asdict()
