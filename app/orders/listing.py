@@ -5,7 +5,7 @@ from app.artifacts.models import Artifact, ArtifactUse
 from app.orders.models import Order, OrderLogLine, OrderTag
 from app.orders.schemas import OrderRTSchema
 from app.query import Bound, Field, ListSpec, StringCollection, item_fields
-from app.query.projection import Collection, Projection, shown_columns
+from app.query.projection import Collection, Projection
 
 ORDER_LIST = ListSpec(
     fields=[
@@ -22,18 +22,14 @@ ORDER_LIST = ListSpec(
 
 # An order list's items in one statement: the columns the item schema and the list's fields
 # name, and the collections the schema shows, in their relationships' order (app.orders.models).
-ORDER_ITEMS = Projection(
-    columns=shown_columns(Order, *ORDER_LIST.attributes(),
-                          *(field.attribute or name for name, field in OrderRTSchema().dump_fields.items())),
-    collections=(
-        Collection("tags", OrderTag.order_id == Order.id, (OrderTag.position,), value=OrderTag.tag),
-        Collection("inputs", ArtifactUse.order_id == Order.id, (ArtifactUse.parameter,),
-                   members=(ArtifactUse.parameter, ArtifactUse.artifact_id)),
-        Collection("products", Artifact.order_id == Order.id, (Artifact.name,),
-                   members=(Artifact.id, Artifact.name, Artifact.status, Artifact.mime_type, Artifact.size,
-                            Artifact.order_id)),
-    ),
-)
+ORDER_ITEMS = Projection.of_list(
+    Order, ORDER_LIST, OrderRTSchema,
+    Collection("tags", OrderTag.order_id == Order.id, (OrderTag.position,), value=OrderTag.tag),
+    Collection("inputs", ArtifactUse.order_id == Order.id, (ArtifactUse.parameter,),
+               members=(ArtifactUse.parameter, ArtifactUse.artifact_id)),
+    Collection("products", Artifact.order_id == Order.id, (Artifact.name,),
+               members=(Artifact.id, Artifact.name, Artifact.status, Artifact.mime_type, Artifact.size,
+                        Artifact.order_id)))
 
 ORDER_LIST_EXAMPLE = {"$filter": "status eq 'succeeded' and tags/any(t: t eq 'field-12')",
                       "$orderby": "ordered-at desc", "$top": 10, "$select": "name,status"}

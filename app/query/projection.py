@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+if TYPE_CHECKING:
+    from app.query.listing import ListSpec
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,6 @@ class Collection:
         return sa.type_coerce(sa.select(sa.func.json_group_array(member)).scalar_subquery(), sa.JSON)
 
 
-def shown_columns(model: type, *names: str) -> tuple[Any, ...]:
-    """The columns of `model` among attribute `names` (once each, in their order)."""
-    columns = {attribute.key for attribute in sa.inspect(model).column_attrs}
-    return tuple(getattr(model, name) for name in dict.fromkeys(names) if name in columns)
-
-
 @dataclass(frozen=True)
 class Projection:
     """What a list's items show: `columns` of the listed model and its `collections`."""
@@ -54,6 +52,14 @@ class Projection:
     columns: tuple[Any, ...]
     collections: tuple[Collection, ...]
     _read: dict[str, tuple[Any, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @classmethod
+    def of_list(cls, model: type, spec: ListSpec, schema: type[ma.Schema], *collections: Collection) -> Projection:
+        """The columns of `model` that the item `schema`'s fields and the list's fields (which
+        sorting and page tokens read) name, and `collections`."""
+        columns = {attribute.key for attribute in sa.inspect(model).column_attrs}
+        names = (*spec.attributes(), *(field.attribute or name for name, field in schema().dump_fields.items()))
+        return cls(tuple(getattr(model, name) for name in dict.fromkeys(names) if name in columns), collections)
 
     def statement(self, base: sa.Select, dialect: str) -> sa.Select:
         """`base` (a select of the model, with its conditions) reading only what the items show."""
