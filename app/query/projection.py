@@ -12,6 +12,8 @@ import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
+from app.query.fields import INT, STRING, kind_of
+
 if TYPE_CHECKING:
     from app.query.listing import ListSpec
 
@@ -26,6 +28,13 @@ class Collection:
     order_by: tuple[Any, ...]
     value: Any = None
     members: tuple[Any, ...] = ()
+
+    def __post_init__(self):
+        # JSON brings back text and whole numbers as they were; a time would come back as text,
+        # and a boolean as 0 or 1 from SQLite.
+        for column in (self.value, *self.members):
+            if column is not None and kind_of(column) not in (STRING, INT):
+                raise TypeError(f"{self.name}: {column} is neither text nor a whole number")
 
     def _pairs(self) -> list[Any]:
         return [part for column in self.members for part in (sa.literal_column(f"'{column.key}'"), column)]
