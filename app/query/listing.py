@@ -105,7 +105,7 @@ class ListSpec:
                 rows += read(statement.where(condition).order_by(*order).limit(wanted - len(rows)))
                 if len(rows) == wanted:
                     break
-        items = rows[:options.limit] if projection is None else [projection.item(row) for row in rows[:options.limit]]
+        items = rows[:options.limit] if projection is None else projection.items(rows[:options.limit])
         kept = [(key, value) for key, value in args if key not in _POSITION_OPTIONS]
         links = {"self": _url(base_url, args), "first": _url(base_url, kept)}
         if len(rows) > options.limit:

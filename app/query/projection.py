@@ -78,9 +78,14 @@ class Projection:
                                                            for collection in self.collections))
         return base.with_only_columns(*read)
 
-    def item(self, row: sa.Row) -> SimpleNamespace:
-        values = row._asdict()
-        for collection in self.collections:
-            if collection.members:
-                values[collection.name] = [SimpleNamespace(**member) for member in values[collection.name]]
-        return SimpleNamespace(**values)
+    def items(self, rows: list[sa.Row]) -> list[SimpleNamespace]:
+        """Plain objects of `rows` (of `statement`), with the attributes the models have."""
+        keys = rows[0]._fields if rows else ()
+        nested = [collection.name for collection in self.collections if collection.members]
+        items = []
+        for row in rows:
+            values = dict(zip(keys, row, strict=True))
+            for name in nested:
+                values[name] = [SimpleNamespace(**member) for member in values[name]]
+            items.append(SimpleNamespace(**values))
+        return items
