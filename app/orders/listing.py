@@ -20,16 +20,17 @@ ORDER_LIST = ListSpec(
     selectable=item_fields(OrderRTSchema),
 )
 
-# An order list's items in one statement: the columns the item schema and the list's fields
-# name, and the collections the schema shows, in their relationships' order (app.orders.models).
-ORDER_ITEMS = Projection.of_list(
-    Order, ORDER_LIST, OrderRTSchema,
+# An order list's items in one statement: the columns the item schema shows or computes from, and
+# the collections it shows, in their relationships' order (app.orders.models).
+ORDER_ITEMS = Projection.of_schema(
+    Order, OrderRTSchema,
     Collection("tags", OrderTag.order_id == Order.id, (OrderTag.position,), value=OrderTag.tag),
     Collection("inputs", ArtifactUse.order_id == Order.id, (ArtifactUse.parameter,),
                members=(ArtifactUse.parameter, ArtifactUse.artifact_id)),
     Collection("products", Artifact.order_id == Order.id, (Artifact.name,),
                members=(Artifact.id, Artifact.name, Artifact.status, Artifact.mime_type, Artifact.size,
-                        Artifact.order_id)))
+                        Artifact.order_id)),
+    computed_from=("service_id", "account"))
 
 ORDER_LIST_EXAMPLE = {"$filter": "status eq 'succeeded' and tags/any(t: t eq 'field-12')",
                       "$orderby": "ordered-at desc", "$top": 10, "$select": "name,status"}

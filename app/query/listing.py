@@ -66,22 +66,18 @@ class ListSpec:
                              f"select; fields: {', '.join(self.selectable)}", name="$select", value=text)
         return names
 
-    def attributes(self) -> tuple[str, ...]:
-        """The attribute names of the fields' columns: what sorting and page tokens read of an item."""
-        return tuple(field.column.key for field in self._scalar_fields().values())
-
     def fetch(self, session: Session, base: sa.Select, args: Iterable[tuple[str, str]], secret: str,
               base_url: str, projection: Projection | None = None) -> Page:
         """The page that the query string's pairs `args` ask for, of the rows of `base` (which
         already limits what the caller may see); `secret` signs page tokens, links start at `base_url`.
         With a `projection`, its items are read in one statement, as plain objects."""
         args = list(args)
-        if projection is not None:
-            base = projection.statement(base, session.get_bind().dialect.name)
-        read = session.scalars if projection is None else session.execute
         options = read_options(args, self)
         fields = self._scalar_fields()
         terms = parse_orderby(options.orderby, fields, self.default_order, fields[self.tie_breaker])
+        if projection is not None:
+            base = projection.statement(base, session.get_bind().dialect.name, [term.field.column for term in terms])
+        read = session.scalars if projection is None else session.execute
         select = self._select(options.select)
         statement = base
         for bound in self.bounds:

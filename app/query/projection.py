@@ -6,16 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.query.fields import INT, STRING, kind_of
-
-if TYPE_CHECKING:
-    from app.query.listing import ListSpec
 
 
 @dataclass(frozen=True)
@@ -63,20 +60,23 @@ class Projection:
     _read: dict[str, tuple[Any, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
-    def of_list(cls, model: type, spec: ListSpec, schema: type[ma.Schema], *collections: Collection) -> Projection:
-        """The columns of `model` that the item `schema`'s fields and the list's fields (which
-        sorting and page tokens read) name, and `collections`."""
+    def of_schema(cls, model: type, schema: type[ma.Schema], *collections: Collection,
+                  computed_from: tuple[str, ...] = ()) -> Projection:
+        """The columns of `model` that the item `schema`'s fields name, and those its computed
+        fields read (`computed_from`, attribute names), and `collections`."""
         columns = {attribute.key for attribute in sa.inspect(model).column_attrs}
-        names = (*spec.attributes(), *(field.attribute or name for name, field in schema().dump_fields.items()))
+        names = (*(field.attribute or name for name, field in schema().dump_fields.items()), *computed_from)
         return cls(tuple(getattr(model, name) for name in dict.fromkeys(names) if name in columns), collections)
 
-    def statement(self, base: sa.Select, dialect: str) -> sa.Select:
-        """`base` (a select of the model, with its conditions) reading only what the items show."""
+    def statement(self, base: sa.Select, dialect: str, sorted_by: list[Any]) -> sa.Select:
+        """`base` (a select of the model, with its conditions) reading only what the items show,
+        and the `sorted_by` columns that a page token reads of the last item."""
         read = self._read.get(dialect)
         if read is None:  # built once per dialect: building the aggregates costs more than running them
             read = self._read[dialect] = (*self.columns, *(collection.aggregate(dialect).label(collection.name)
                                                            for collection in self.collections))
-        return base.with_only_columns(*read)
+        shown = {column.key for column in self.columns}
+        return base.with_only_columns(*read, *(column for column in sorted_by if column.key not in shown))
 
     def items(self, rows: list[sa.Row]) -> list[SimpleNamespace]:
         """Plain objects of `rows` (of `statement`), with the attributes the models have."""

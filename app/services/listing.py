@@ -22,4 +22,4 @@ SERVICE_LIST = ListSpec(
 )
 
 # A list item's columns, read as plain rows (no JSON documents, no tags or metadata).
-SERVICE_ITEMS = Projection.of_list(Service, SERVICE_LIST, ServiceListItemSchema)
+SERVICE_ITEMS = Projection.of_schema(Service, ServiceListItemSchema, computed_from=("provider_id",))
