@@ -35,12 +35,18 @@ def _compile(schema: ma.Schema) -> Dump:
         return lambda obj: ma.Schema.dump(schema, obj)
     steps = [(field.data_key if field.data_key is not None else name, _getter(schema, name, field),
               _formatter(field), field.dump_default, name) for name, field in schema.dump_fields.items()]
-    # As marshmallow runs them for one object: item hooks first, then collection hooks.
-    hooks = [(getattr(schema, attr_name), kwargs.get("pass_original", False))
-             for collection in (False, True)
-             for attr_name, hook_many, kwargs in schema._hooks[POST_DUMP] if hook_many == collection]
+    many = bool(schema.many)
+    # As marshmallow runs them: item hooks on each item, then collection hooks on the whole.
+    item_hooks, collection_hooks = ([(getattr(schema, attr_name), kwargs.get("pass_original", False))
+                                     for attr_name, hook_many, kwargs in schema._hooks[POST_DUMP]
+                                     if hook_many == collection] for collection in (False, True))
 
-    def dump(obj: Any) -> Any:
+    def run(hooks: list, data: Any, original: Any) -> Any:
+        for hook, pass_original in hooks:
+            data = hook(data, original, many=many) if pass_original else hook(data, many=many)
+        return data
+
+    def dump_one(obj: Any) -> dict:
         data = {}
         for key, get, format_value, default, name in steps:
             value = get(obj)
@@ -49,13 +55,11 @@ def _compile(schema: ma.Schema) -> Dump:
                 if value is _MISSING:
                     continue
             data[key] = format_value(value, name, obj)
-        for hook, pass_original in hooks:
-            data = hook(data, obj, many=False) if pass_original else hook(data, many=False)
-        return data
+        return run(item_hooks, data, obj)
 
-    if schema.many:
-        return lambda objs: [dump(obj) for obj in objs]
-    return dump
+    if many:
+        return lambda objs: run(collection_hooks, [dump_one(obj) for obj in objs], objs)
+    return lambda obj: run(collection_hooks, dump_one(obj), obj)
 
 
 def _getter(schema: ma.Schema, name: str, field: _Field) -> Callable[[Any], Any]:

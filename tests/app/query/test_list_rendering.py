@@ -105,6 +105,7 @@ class _Hooked(ma.Schema):
     when = ma.fields.AwareDateTime(data_key="at")
     parts = ma.fields.List(ma.fields.Nested(lambda: _Part()), allow_none=True)
     pair = ma.fields.Nested(lambda: _Part(many=True))
+    tally = ma.fields.Nested(lambda: _Tally(many=True))
     constant = ma.fields.Constant(7)
     method = ma.fields.Method("_double")
 
@@ -116,6 +117,20 @@ class _Hooked(ma.Schema):
         return {**data, "marked": original["bytes"]}
 
 
+class _Tally(ma.Schema):
+    """A list schema: its item hook hears many=True, its collection hook gets the whole list."""
+
+    id = ma.fields.String()
+
+    @ma.post_dump
+    def _item(self, data, many, **_kwargs):
+        return {**data, "many": many}
+
+    @ma.post_dump(pass_collection=True, pass_original=True)
+    def _whole(self, data, original, many, **_kwargs):
+        return {"count": len(original), "items": data, "many": many}
+
+
 class _Part(ma.Schema):
     id = ma.fields.String()
 
@@ -125,8 +140,9 @@ class _Part(ma.Schema):
 
 
 @pytest.mark.parametrize("value", [
-    {"bytes": 3, "when": START, "parts": [{"id": "a"}, {"id": 5}], "pair": [{"id": "x"}]},
-    {"name": None, "bytes": 0, "when": None, "parts": None, "pair": []},
+    {"bytes": 3, "when": START, "parts": [{"id": "a"}, {"id": 5}], "pair": [{"id": "x"}],
+     "tally": [{"id": "y"}, {"id": 2}]},
+    {"name": None, "bytes": 0, "when": None, "parts": None, "pair": [], "tally": []},
     {"name": b"bytes", "bytes": 1},
 ])
 def test_a_compiled_schema_dumps_what_marshmallow_dumps(value):
