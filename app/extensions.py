@@ -19,6 +19,7 @@ from app.conditional import ETAG_HEADER, IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_R
 from app.errors import from_http_exception, render_error
 from app.query import list_options_parameter
 from app.query.listing import ListSpec, Page
+from app.query.projection import Projection
 from app.request_guards import json_body
 
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
@@ -98,14 +99,16 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
     def list_view(self, spec: ListSpec, schema: type[ma.Schema], example: Mapping[str, Any], *codes: int,
-                  response_example: Mapping[str, Any] | None = None, operation_id: str | None = None):
+                  response_example: Mapping[str, Any] | None = None, operation_id: str | None = None,
+                  projection: Projection | None = None):
         """A list: the view returns the select of what the caller may see; this pages it by the
         request's list options (documented, with `example`) and renders the page with `schema`
-        (documented with `response_example`). A bad option is a 400; `codes` are the view's other errors."""
+        (documented with `response_example`), its items read by `projection` when given. A bad
+        option is a 400; `codes` are the view's other errors."""
         def decorator(view):
             @functools.wraps(view)
             def paged(*args, **kwargs):
-                return fetch_page(spec, view(*args, **kwargs))
+                return fetch_page(spec, view(*args, **kwargs), projection)
             paged = self.documented_errors(400, *codes)(paged)
             paged = self.response(200, schema, example=response_example)(paged)
             if operation_id:
@@ -129,8 +132,8 @@ def artifact_store():
     return current_app.extensions["artifact_store"]
 
 
-def fetch_page(spec: ListSpec, base: sa.Select) -> Page:
+def fetch_page(spec: ListSpec, base: sa.Select, projection: Projection | None = None) -> Page:
     """The page of `base` (which already limits what the caller may see) that this request's
     list options ask for: the one place that hands the request to the Flask-free query layer."""
     return spec.fetch(db_session(), base, request.args.items(multi=True), current_app.config["SECRET_KEY"],
-                      request.base_url)
+                      request.base_url, projection=projection)

@@ -1,9 +1,11 @@
 """The fields of the order lists, for $filter, $orderby and $select; and an order's logs, a list too."""
 from __future__ import annotations
 
+from app.artifacts.models import Artifact, ArtifactUse
 from app.orders.models import Order, OrderLogLine, OrderTag
 from app.orders.schemas import OrderRTSchema
 from app.query import Bound, Field, ListSpec, StringCollection, item_fields
+from app.query.projection import Collection, Projection
 
 ORDER_LIST = ListSpec(
     fields=[
@@ -17,6 +19,18 @@ ORDER_LIST = ListSpec(
     default_order=[("ordered-at", "desc")],
     selectable=item_fields(OrderRTSchema),
 )
+
+# An order list's items in one statement: the columns the item schema shows or computes from, and
+# the collections it shows, in their relationships' order (app.orders.models).
+ORDER_ITEMS = Projection.of_schema(
+    Order, OrderRTSchema,
+    Collection("tags", OrderTag.order_id == Order.id, (OrderTag.position,), value=OrderTag.tag),
+    Collection("inputs", ArtifactUse.order_id == Order.id, (ArtifactUse.parameter,),
+               members=(ArtifactUse.parameter, ArtifactUse.artifact_id)),
+    Collection("products", Artifact.order_id == Order.id, (Artifact.name,),
+               members=(Artifact.id, Artifact.name, Artifact.status, Artifact.mime_type, Artifact.size,
+                        Artifact.order_id)),
+    computed_from=("service_id", "account"))
 
 ORDER_LIST_EXAMPLE = {"$filter": "status eq 'succeeded' and tags/any(t: t eq 'field-12')",
                       "$orderby": "ordered-at desc", "$top": 10, "$select": "name,status"}

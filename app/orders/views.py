@@ -14,7 +14,7 @@ from app.auth import current_account, current_workload_order
 from app.conditional import conditional_get
 from app.extensions import Blueprint, artifact_store, db_engine, db_session
 from app.orders import logic, streams
-from app.orders.listing import LOG_LIST, LOG_LIST_EXAMPLE, ORDER_LIST, ORDER_LIST_EXAMPLE
+from app.orders.listing import LOG_LIST, LOG_LIST_EXAMPLE, ORDER_ITEMS, ORDER_LIST, ORDER_LIST_EXAMPLE
 from app.orders.schemas import (
     IdempotencyHeaderSchema,
     LastEventIdHeaderSchema,
@@ -49,7 +49,7 @@ blp = Blueprint("orders", __name__, url_prefix="/1",
 @blp.route("/orders")
 class Orders(MethodView):
     @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE,
-                   response_example=examples.ORDER_LIST, operation_id="listOrders")
+                   response_example=examples.ORDER_LIST, operation_id="listOrders", projection=ORDER_ITEMS)
     def get(self):
         """List your orders (newest first unless $orderby says otherwise)"""
         return logic.own_orders(current_account())
@@ -145,7 +145,7 @@ class OrderTasks(MethodView):
 @blp.route("/services/<service_id>/orders")
 class ServiceOrders(MethodView):
     @blp.list_view(ORDER_LIST, OrderListRTSchema, ORDER_LIST_EXAMPLE, 404,
-                   response_example=examples.ORDER_LIST, operation_id="listServiceOrders")
+                   response_example=examples.ORDER_LIST, operation_id="listServiceOrders", projection=ORDER_ITEMS)
     def get(self, service_id):
         """List a service's orders: all of them for its provider, your own for anybody else"""
         return logic.service_orders(db_session(), current_account(), service_id)

@@ -16,6 +16,7 @@ from app.query.fields import DATETIME, Field, PairCollection, StringCollection
 from app.query.filtering import compile_filter
 from app.query.options import DEFAULT_LIMIT, MAX_LIMIT, OPTION_NAMES, SPACE, Bound, read_options
 from app.query.ordering import order_clauses, parse_orderby, partitions, seek_after
+from app.query.projection import Projection
 from app.query.tokens import make_token, read_token
 
 _POSITION_OPTIONS = ("$skip", "offset", "pageToken")
@@ -66,13 +67,17 @@ class ListSpec:
         return names
 
     def fetch(self, session: Session, base: sa.Select, args: Iterable[tuple[str, str]], secret: str,
-              base_url: str) -> Page:
+              base_url: str, projection: Projection | None = None) -> Page:
         """The page that the query string's pairs `args` ask for, of the rows of `base` (which
-        already limits what the caller may see); `secret` signs page tokens, links start at `base_url`."""
+        already limits what the caller may see); `secret` signs page tokens, links start at `base_url`.
+        With a `projection`, its items are read in one statement, as plain objects."""
         args = list(args)
         options = read_options(args, self)
         fields = self._scalar_fields()
         terms = parse_orderby(options.orderby, fields, self.default_order, fields[self.tie_breaker])
+        if projection is not None:
+            base = projection.statement(base, session.get_bind().dialect.name, [term.field.column for term in terms])
+        read = session.scalars if projection is None else session.execute
         select = self._select(options.select)
         statement = base
         for bound in self.bounds:
@@ -89,14 +94,14 @@ class ListSpec:
         if options.skip:
             if values is not None:
                 statement = statement.where(seek_after(terms, values))
-            rows = list(session.scalars(statement.order_by(*order_clauses(terms)).offset(options.skip).limit(wanted)))
+            rows = list(read(statement.order_by(*order_clauses(terms)).offset(options.skip).limit(wanted)))
         else:  # partition after partition, each an index range (app.query.ordering)
             rows = []
             for condition, order in partitions(terms, values):
-                rows += session.scalars(statement.where(condition).order_by(*order).limit(wanted - len(rows)))
+                rows += read(statement.where(condition).order_by(*order).limit(wanted - len(rows)))
                 if len(rows) == wanted:
                     break
-        items = rows[:options.limit]
+        items = rows[:options.limit] if projection is None else projection.items(rows[:options.limit])
         kept = [(key, value) for key, value in args if key not in _POSITION_OPTIONS]
         links = {"self": _url(base_url, args), "first": _url(base_url, kept)}
         if len(rows) > options.limit:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.common_schemas import NavLinksSchema
+from app.query.rendering import compiled_dump
 
 ALWAYS_SELECTED = ("id", "links")
 
@@ -31,6 +32,12 @@ class ListPageSchema(ma.Schema):
     ITEMS = "items"
 
     links = ma.fields.Nested(NavLinksSchema, required=True)
+
+    def dump(self, obj, *, many=None):
+        """What marshmallow's dump gives, from the schema compiled once (app.query.rendering)."""
+        if many if many is not None else self.many:
+            return super().dump(obj, many=True)
+        return compiled_dump(self)(obj)
 
     @ma.post_dump(pass_original=True)
     def _apply_select(self, data, page, **_kwargs):

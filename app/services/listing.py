@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from app.query import Field, ListSpec, PairCollection, StringCollection, item_fields
+from app.query.projection import Projection
 from app.services.models import Service, ServiceMetadata, ServiceTag
 from app.services.schemas import ServiceListItemSchema
 
@@ -19,3 +20,6 @@ SERVICE_LIST = ListSpec(
     default_order=[("name", "asc")],
     selectable=item_fields(ServiceListItemSchema),
 )
+
+# A list item's columns, read as plain rows (no JSON documents, no tags or metadata).
+SERVICE_ITEMS = Projection.of_schema(Service, ServiceListItemSchema, computed_from=("provider_id",))

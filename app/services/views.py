@@ -4,7 +4,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app, url_for
 from flask.views import MethodView
-from sqlalchemy.orm import lazyload, load_only
 
 from app import examples
 from app.auth import current_account
@@ -12,7 +11,7 @@ from app.conditional import conditional_get
 from app.db import ID_LENGTH
 from app.extensions import Blueprint, db_engine, db_session
 from app.services import logic
-from app.services.listing import SERVICE_LIST
+from app.services.listing import SERVICE_ITEMS, SERVICE_LIST
 from app.services.models import Service
 from app.services.schemas import (
     ServiceDescriptionSchema,
@@ -21,9 +20,6 @@ from app.services.schemas import (
     ServiceUpdateQuerySchema,
 )
 
-# A list item shows four columns: load only those (no JSON documents, no tags or metadata).
-LIST_ITEM_COLUMNS = sa.select(Service).options(
-    load_only(Service.id, Service.name, Service.description, Service.provider_id), lazyload("*"))
 
 def _account_limits():
     return current_app.config["MARKETPLACE"].accounts
@@ -37,11 +33,11 @@ blp = Blueprint("services", __name__, url_prefix="/1/services",
 class Services(MethodView):
     @blp.list_view(SERVICE_LIST, ServiceListRTSchema, {
         "$filter": "provider-id eq 'urn:acme:provider:geo' and contains(name,'NDVI')", "$orderby": "name desc",
-        "$top": 10, "$select": "name,description"}, response_example=examples.SERVICE_LIST)
+        "$top": 10, "$select": "name,description"}, response_example=examples.SERVICE_LIST, projection=SERVICE_ITEMS)
     @blp.doc(operationId="listServices")
     def get(self):
         """List services, with OData-style $filter, $orderby, $select and paging"""
-        return LIST_ITEM_COLUMNS
+        return sa.select(Service)
 
     @blp.arguments(ServiceDescriptionSchema, example=examples.SERVICE_DESCRIPTION)
     @blp.response(201, ServiceStatusRTSchema, example=examples.SERVICE)

@@ -1,14 +1,20 @@
 """List pages at depth: 100,000 services, `$filter=status eq 'ready'`, 100-row pages reached by
 following `links.next` (the page tokens the API makes), on SQLite and PostgreSQL. Prints each
-depth's median API latency and its ratio to page 1, beside the same SQL on the raw driver.
+depth's median API latency and its ratio to page 1, beside the same SQL statements (all the call
+ran) on the raw driver: page 1, the page and its SQL run in turn, each ratio the median of the
+rounds' ratios.
 
     python -m tests.bench.list_depths      (BENCH_ROWS, BENCH_RUNS)
 """
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,7 +23,7 @@ import sqlalchemy as sa
 from app import create_app
 from app.auth import SharedSecretVerifier
 from app.config import Config
-from tests.bench.bench_lists import ROWS, SECRET, load, median_ms, postgres_database
+from tests.bench.bench_lists import ROWS, SECRET, load, postgres_database
 
 RUNS = int(os.environ.get("BENCH_RUNS", 15))
 PAGE = 100
@@ -42,18 +48,35 @@ def page_urls(client, headers) -> dict[str, str]:
         url, depth = f"{parts.path}?{parts.query}", depth + 1
 
 
-def raw_sql_ms(engine: sa.Engine, statement: str, parameters) -> float:
-    """The statement the API ran, on the driver's own connection (no SQLAlchemy in the way)."""
+def raw_sql(engine: sa.Engine, statements: list) -> tuple[Callable[[], None], Callable[[], None]]:
+    """The statements the API ran, on the driver's own connection (no SQLAlchemy in the way),
+    and what closes that connection."""
     connection = engine.raw_connection()
-    try:
-        def run():
+
+    def run():
+        for statement, parameters in statements:
             cursor = connection.cursor()
             cursor.execute(statement, parameters)
             cursor.fetchall()
             cursor.close()
-        return median_ms(run, RUNS)
-    finally:
-        connection.close()
+    return run, connection.close
+
+
+def alternating_ms(*actions: Callable[[], object]) -> list[list[float]]:
+    """The times of `actions` run in turn, RUNS rounds (a shared machine's load falls on all alike)."""
+    for action in actions:
+        action()
+    timings: list[list[float]] = [[] for _ in actions]
+    for _ in range(RUNS):
+        for action, times in zip(actions, timings, strict=True):
+            started = time.perf_counter()
+            action()
+            times.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def _median_ratio(numerators: list[float], denominators: list[float]) -> float:
+    return statistics.median(a / b for a, b in zip(numerators, denominators, strict=True))
 
 
 def measure(label: str, url: str) -> list[tuple[str, float, float]]:
@@ -64,20 +87,24 @@ def measure(label: str, url: str) -> list[tuple[str, float, float]]:
     captured: list = []
 
     def capture(_conn, _cursor, statement, parameters, _context, _many):
-        if "FROM services" in statement and "ORDER BY" in statement:
-            captured.append((statement, parameters))
+        captured.append((statement, parameters))
     rows = []
-    for depth, page_url in page_urls(client, headers).items():
-        api = median_ms(lambda page_url=page_url: client.get(page_url, headers=headers), RUNS)
+    urls = page_urls(client, headers)
+    first_page = partial(client.get, urls["1"], headers=headers)
+    for depth, page_url in urls.items():
         captured.clear()
         sa.event.listen(engine, "before_cursor_execute", capture)
         client.get(page_url, headers=headers)
         sa.event.remove(engine, "before_cursor_execute", capture)
-        raw = raw_sql_ms(engine, *captured[0])
-        rows.append((depth, api, raw))
-        first = rows[0][1]
-        print(f"{label:10} page {depth:>11}: API {api:7.2f} ms ({api / first:4.2f}x page 1)  "
-              f"raw SQL {raw:6.2f} ms  (API/SQL {api / raw:5.2f}x)", flush=True)
+        raw, close = raw_sql(engine, list(captured))
+        try:  # page 1, this page and its SQL in turn: both ratios compare runs made moments apart
+            first, api, sql = alternating_ms(first_page, partial(client.get, page_url, headers=headers), raw)
+        finally:
+            close()
+        rows.append((depth, statistics.median(api), statistics.median(sql)))
+        print(f"{label:10} page {depth:>11}: API {statistics.median(api):7.2f} ms ({_median_ratio(api, first):4.2f}x "
+              f"page 1)  raw SQL {statistics.median(sql):6.2f} ms in {len(captured)} statement(s)  "
+              f"(API/SQL {_median_ratio(api, sql):5.2f}x)", flush=True)
     app.extensions["database"].dispose()
     return rows
 
