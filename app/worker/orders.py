@@ -43,7 +43,7 @@ def _logs_kept(session: Session, orders: list[Order]) -> dict[str, int]:
     """How many log lines each order has kept, in one query (0 for those with none)."""
     kept = dict(session.execute(sa.select(OrderLogLine.order_id, sa.func.max(OrderLogLine.seq))
                                 .where(OrderLogLine.order_id.in_([order.id for order in orders]))
-                                .group_by(OrderLogLine.order_id)).tuples().all())
+                                .group_by(OrderLogLine.order_id)).all())
     return {order.id: kept.get(order.id, 0) for order in orders}
 
 
