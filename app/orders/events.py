@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.artifacts.models import Artifact
 from app.db import utcnow
 from app.orders.models import Order, OrderEvent
+from app.work_signal import WORK_CHANNEL, take_work_notice
 
 EVENTS_LOCK = 7_214_965_331  # any constant: the advisory lock that orders event commits
 CHANNEL = "order_events"  # NOTIFY channel; the payload: a JSON list of the topics (app.orders.wakeup)
@@ -30,8 +31,9 @@ _PENDING = "marketplace_order_events"
 # What must be written with events in their transaction (app.webhooks.deliveries registers one):
 # called with the session and the events about to be inserted, before anything is flushed.
 ANNOUNCERS: list[Callable[[Session, list[OrderEvent]], None]] = []
-# The lock, the events and the NOTIFY in one round trip; ids are drawn in the events' order, under the lock.
-_INSERT_UNDER_LOCK = sa.text("""
+# The lock, the events and the NOTIFY in one round trip; ids are drawn in the events' order, under the
+# lock. The work NOTIFY (app.work_signal) comes along when the commit owes one.
+_INSERT_UNDER_LOCK = """
 WITH events_lock AS (SELECT pg_advisory_xact_lock(:lock)),
 inserted AS (
     INSERT INTO order_events (order_id, kind, time, data)
@@ -39,7 +41,9 @@ inserted AS (
     FROM events_lock, jsonb_array_elements(CAST(:events AS jsonb)) WITH ORDINALITY AS e(event, n)
     ORDER BY e.n
     RETURNING 1)
-SELECT pg_notify(:channel, :payload) FROM (SELECT count(*) FROM inserted) AS done""")
+SELECT pg_notify(:channel, :payload){work} FROM (SELECT count(*) FROM inserted) AS done"""
+_INSERT = {work: sa.text(_INSERT_UNDER_LOCK.format(work=", pg_notify(:work_channel, '')" if work else ""))
+           for work in (False, True)}
 
 
 class EventKind(StrEnum):
@@ -106,7 +110,8 @@ def _notify_payload(session: Session, order_ids: set[str]) -> str:
     return payload if len(payload.encode()) <= MAX_NOTIFY_BYTES else ""
 
 
-@sa.event.listens_for(Session, "before_commit")
+# First of the listeners (insert=True): app.work_signal's sends its NOTIFY alone if this has not.
+@sa.event.listens_for(Session, "before_commit", insert=True)
 def _insert_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
@@ -121,8 +126,9 @@ def _insert_pending(session: Session) -> None:
     payload = _notify_payload(session, {event.order_id for event in pending})
     rows = [{"order_id": event.order_id, "kind": str(event.kind), "time": event.time.isoformat(),
              "data": event.data} for event in pending]
-    session.execute(_INSERT_UNDER_LOCK, {"lock": EVENTS_LOCK, "events": json.dumps(rows), "channel": CHANNEL,
-                                         "payload": payload})
+    work = take_work_notice(session)
+    session.execute(_INSERT[work], {"lock": EVENTS_LOCK, "events": json.dumps(rows), "channel": CHANNEL,
+                                    "payload": payload, **({"work_channel": WORK_CHANNEL} if work else {})})
 
 
 @sa.event.listens_for(Session, "after_transaction_end")

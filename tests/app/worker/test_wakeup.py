@@ -71,6 +71,23 @@ def test_work_stored_by_another_process_wakes_the_worker(app, config):
         stop.set()
 
 
+def test_an_order_placed_by_another_process_wakes_the_worker(config, ready_service, bob):
+    """Placing an order sends its work NOTIFY with its events' statement (PostgreSQL): it still
+    reaches the workers of other processes."""
+    if not config.database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no work NOTIFY: its change counter is read (the test above)")
+    service = ready_service(parameters=[])
+    wakeup, stop = Wakeup(), threading.Event()
+    watch_other_processes(config.database_url, wakeup, stop)
+    try:
+        until(lambda: wakeup.generation() > 0, what="the listener's LISTEN")  # it wakes once when it listens
+        seen = wakeup.generation()
+        assert bob.post("/1/orders", json={"service-id": service["id"], "parameters": []}).status_code == 201
+        until(lambda: wakeup.generation() != seen, seconds=10, what="the order's commit seen")
+    finally:
+        stop.set()
+
+
 def _service_row() -> dict:
     from app.db import utcnow
     now = utcnow()
