@@ -215,13 +215,6 @@ def api_schema(app):
         return body
 
     @schema.hook
-    def filter_query(ctx, query):
-        # An empty list or object in the query is not sent at all: a "negative" case whose only
-        # violation is an extra key with such a value reaches the API as a valid request (seen:
-        # `?$filter=&offset=0` "accepted" though its extra key was []), and is rightly answered 200.
-        return not (isinstance(query, dict) and any(value in ([], {}) for value in query.values()))
-
-    @schema.hook
     def filter_body(ctx, body):
         if not _without_nul(body):
             return False
