@@ -32,7 +32,7 @@ NOT_MODIFIED_RESPONSE = {"description": "Not modified: the ETag given in If-None
 T = TypeVar("T")
 
 
-def _url_root() -> tuple[str, str, str]:
+def url_root() -> tuple[str, str, str]:
     """What request.host_url is made of, without building it (the links start with it)."""
     return request.scheme, request.host, request.root_path
 
@@ -41,7 +41,7 @@ def etag_of(parts: tuple) -> str:
     """The (unquoted, strong) ETag of a representation made of `parts` (the resource's kind, id
     and revision, and whatever of the caller its JSON depends on) and of the URL root its links
     start with."""
-    text = "\n".join(map(str, (RENDERING, *_url_root(), *parts)))
+    text = "\n".join(map(str, (RENDERING, *url_root(), *parts)))
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
@@ -77,7 +77,7 @@ def conditional_get(key: tuple, current_parts: Callable[[], tuple], read: Callab
     would): 304 when If-None-Match holds it; the kept rendering when it has that tag. Otherwise
     what `read` returns, with the tag made of the row that was read (`keeps_renderings` keeps
     the rendering): one query either way, but after a change."""
-    key = (*key, *_url_root())
+    key = (*key, *url_root())
     kept = _rendered().get(key)
     if request.if_none_match or kept is not None:
         etag = etag_of(current_parts())

@@ -14,9 +14,11 @@ from flask_smorest.arguments import ArgumentsMixin
 from flask_smorest.utils import prepare_response, resolve_schema_instance
 from werkzeug.exceptions import HTTPException
 
+from app.auth import current_account
 from app.common_schemas import ErrorSchema, InvalidParameterValueSchema
 from app.conditional import ETAG_HEADER, IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_RESPONSE, keeps_renderings
 from app.errors import from_http_exception, render_error
+from app.kept_items import kept_items, page_response
 from app.query import list_options_parameter
 from app.query.listing import ListSpec, Page
 from app.query.projection import Projection
@@ -103,12 +105,16 @@ class Blueprint(flask_smorest.Blueprint):
                   projection: Projection | None = None):
         """A list: the view returns the select of what the caller may see; this pages it by the
         request's list options (documented, with `example`) and renders the page with `schema`
-        (documented with `response_example`), its items read by `projection` when given. A bad
-        option is a 400; `codes` are the view's other errors."""
+        (documented with `response_example`), its items read by `projection` when given (and
+        kept rendered, when it has a tag: app.kept_items). A bad option is a 400; `codes` are
+        the view's other errors."""
+        page_schema = resolve_schema_instance(schema)
+
         def decorator(view):
             @functools.wraps(view)
             def paged(*args, **kwargs):
-                return fetch_page(spec, view(*args, **kwargs), projection)
+                page = fetch_page(spec, view(*args, **kwargs), projection)
+                return page if page.kept is None else page_response(page_schema, page)
             paged = self.documented_errors(400, *codes)(paged)
             paged = self.response(200, schema, example=response_example)(paged)
             if operation_id:
@@ -135,5 +141,8 @@ def artifact_store():
 def fetch_page(spec: ListSpec, base: sa.Select, projection: Projection | None = None) -> Page:
     """The page of `base` (which already limits what the caller may see) that this request's
     list options ask for: the one place that hands the request to the Flask-free query layer."""
+    kept = None
+    if projection is not None and projection.tag is not None:
+        kept = kept_items(current_account() if projection.tag.per_caller else None)
     return spec.fetch(db_session(), base, request.args.items(multi=True), current_app.config["SECRET_KEY"],
-                      request.base_url, projection=projection)
+                      request.base_url, projection=projection, kept=kept)

@@ -17,6 +17,7 @@ from app.db import Database
 from app.docs import OPENAPI_SETTINGS, docs_assets
 from app.extensions import BEARER_SCHEME, Api
 from app.health import health
+from app.kept_items import RenderedItems
 from app.orders.streams import EventStreams
 from app.request_guards import API_PREFIX
 
@@ -56,6 +57,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["verified_tokens"] = VerifiedTokens(config.secret_key, app.extensions["token_verifier"])
     app.extensions["artifact_store"] = make_store(config)
     app.extensions["rendered_resources"] = RenderedResources()
+    app.extensions["rendered_items"] = RenderedItems()
     app.extensions["event_streams"] = EventStreams(database.sessions, config.database_url, config.events)
 
     api = Api(app)

@@ -5,7 +5,7 @@ from app.artifacts.models import Artifact, ArtifactUse
 from app.orders.models import Order, OrderLogLine, OrderTag
 from app.orders.schemas import OrderRTSchema
 from app.query import Bound, Field, ListSpec, StringCollection, item_fields
-from app.query.projection import Collection, Projection
+from app.query.projection import Collection, Projection, Tag
 
 ORDER_LIST = ListSpec(
     fields=[
@@ -30,7 +30,9 @@ ORDER_ITEMS = Projection.of_schema(
     Collection("products", Artifact.order_id == Order.id, (Artifact.name,),
                members=(Artifact.id, Artifact.name, Artifact.status, Artifact.mime_type, Artifact.size,
                         Artifact.order_id)),
-    computed_from=("service_id", "account"))
+    computed_from=("service_id", "account"),
+    # As its ETag (app.orders.logic.order_etag_parts): its consumer sees its data, others do not.
+    tag=Tag("order", (Order.id, Order.revision), per_caller=True))
 
 ORDER_LIST_EXAMPLE = {"$filter": "status eq 'succeeded' and tags/any(t: t eq 'field-12')",
                       "$orderby": "ordered-at desc", "$top": 10, "$select": "name,status"}

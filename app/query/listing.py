@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -23,13 +23,32 @@ _POSITION_OPTIONS = ("$skip", "offset", "pageToken")
 _BOUND_OPERATORS = {">=": operator.ge, "<": operator.lt}
 
 
+class KeptItems(Protocol):
+    """Items rendered before, by tag (app.query.projection.Tag): the JSON of each, as its schema
+    renders it for this caller."""
+
+    def get(self, tag: tuple) -> str | None: ...
+
+    def keep(self, tag: tuple, text: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeptItem:
+    """An item of a page whose rendering was kept: its JSON."""
+
+    text: str
+
+
 @dataclass
 class Page:
-    """One page of a list, as ListPageSchema renders it."""
+    """One page of a list, as ListPageSchema renders it. When read with kept items (`kept`), its
+    items are KeptItem or objects to render, whose `tags` say under which to keep them."""
 
     items: list[Any]
     links: dict[str, str]
     select: list[str] | None
+    kept: KeptItems | None = None
+    tags: list[tuple] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,19 +86,27 @@ class ListSpec:
         return names
 
     def fetch(self, session: Session, base: sa.Select, args: Iterable[tuple[str, str]], secret: str,
-              base_url: str, projection: Projection | None = None) -> Page:
+              base_url: str, projection: Projection | None = None, kept: KeptItems | None = None) -> Page:
         """The page that the query string's pairs `args` ask for, of the rows of `base` (which
         already limits what the caller may see); `secret` signs page tokens, links start at `base_url`.
-        With a `projection`, its items are read in one statement, as plain objects."""
+        With a `projection`, its items are read in one statement, as plain objects. With `kept`
+        too (and a projection with a tag, and no $select), the page is read as its items' tags,
+        and only the items not kept under their current tag are read, in one more statement."""
         args = list(args)
         options = read_options(args, self)
         fields = self._scalar_fields()
         terms = parse_orderby(options.orderby, fields, self.default_order, fields[self.tie_breaker])
-        if projection is not None:
-            base = projection.statement(base, session.get_bind().dialect.name, [term.field.column for term in terms])
-        read = session.scalars if projection is None else session.execute
         select = self._select(options.select)
+        sorted_by = [term.field.column for term in terms]
+        dialect = session.get_bind().dialect.name
+        if kept is None or select is not None or projection is None or projection.tag is None:
+            kept = None
         statement = base
+        if kept is not None:
+            statement = projection.tags_statement(base, sorted_by)
+        elif projection is not None:
+            statement = projection.statement(base, dialect, sorted_by)
+        read = session.scalars if projection is None else session.execute
         for bound in self.bounds:
             if bound.option in options.bounds:
                 column = self.declared[bound.field].column
@@ -101,18 +128,45 @@ class ListSpec:
                 rows += read(statement.where(condition).order_by(*order).limit(wanted - len(rows)))
                 if len(rows) == wanted:
                     break
-        items = rows[:options.limit] if projection is None else projection.items(rows[:options.limit])
-        kept = [(key, value) for key, value in args if key not in _POSITION_OPTIONS]
-        links = {"self": _url(base_url, args), "first": _url(base_url, kept)}
+        tags = None
+        if kept is not None:
+            items, tags = _kept_or_read(session, base, dialect, projection, rows[:options.limit], kept)
+        else:
+            items = rows[:options.limit] if projection is None else projection.items(rows[:options.limit])
+        unpositioned = [(key, value) for key, value in args if key not in _POSITION_OPTIONS]
+        links = {"self": _url(base_url, args), "first": _url(base_url, unpositioned)}
         if len(rows) > options.limit:
             if "pageToken" in self.options:
-                last = items[-1]
+                last = rows[options.limit - 1]
                 position = ("pageToken", make_token(secret, options.filter, terms,
                                                     [getattr(last, term.field.column.key) for term in terms]))
             else:
                 position = ("offset", str(options.skip + options.limit))
-            links["next"] = _url(base_url, [*kept, position])
-        return Page(items, links, select)
+            links["next"] = _url(base_url, [*unpositioned, position])
+        return Page(items, links, select, kept, tags)
+
+
+def _kept_or_read(session: Session, base: sa.Select, dialect: str, projection: Projection, rows: list[sa.Row],
+                  kept: KeptItems) -> tuple[list[Any], list[tuple]]:
+    """The page's items, `rows` being their tags: the kept ones as KeptItem, the others read in
+    one statement (under the tag they have then: they may have changed since). An item gone in
+    between is left out, as if the page had been read a moment later."""
+    tags = [projection.tag.of(row) for row in rows]
+    texts = [kept.get(tag) for tag in tags]
+    missing = [tag[1] for tag, text in zip(tags, texts, strict=True) if text is None]
+    fresh = {}
+    if missing:
+        read = list(session.execute(projection.tagged_statement(base, dialect, missing)))
+        fresh = {projection.tag.of(item)[1]: item for item in projection.items(read)}
+    items, item_tags = [], []
+    for tag, text in zip(tags, texts, strict=True):
+        if text is not None:
+            items.append(KeptItem(text))
+            item_tags.append(tag)
+        elif (item := fresh.get(tag[1])) is not None:
+            items.append(item)
+            item_tags.append(projection.tag.of(item))
+    return items, item_tags
 
 
 def _url(base_url: str, args: list[tuple[str, str]]) -> str:

@@ -1,7 +1,10 @@
 """A list page read in one statement: the columns its items show, and each of their collections
 as a JSON array aggregated in the same row, instead of ORM instances and one more query per
 collection (selectin). The items are plain objects with the same attribute names, so that the
-item schema renders them as it renders the models."""
+item schema renders them as it renders the models.
+
+A projection with a `Tag` can also read a page as its items' tags alone (id and revision), so that
+the items rendered before are not read again (app.kept_items keeps them per tag)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -52,21 +55,39 @@ class Collection:
 
 
 @dataclass(frozen=True)
+class Tag:
+    """What tells one rendering of a listed item from another: the `columns` (its id first, then
+    what every change of what the item shows bumps: app.db.Revisioned), under `kind`;
+    `per_caller` when the item shows each caller something else."""
+
+    kind: str
+    columns: tuple[Any, ...]
+    per_caller: bool = False
+
+    def of(self, row: Any) -> tuple:
+        """The tag of a row (or an item) that has the columns' attributes: (kind, id, ...)."""
+        return (self.kind, *(getattr(row, column.key) for column in self.columns))
+
+
+@dataclass(frozen=True)
 class Projection:
     """What a list's items show: `columns` of the listed model and its `collections`."""
 
     columns: tuple[Any, ...]
     collections: tuple[Collection, ...]
+    tag: Tag | None = None
     _read: dict[str, tuple[Any, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def of_schema(cls, model: type, schema: type[ma.Schema], *collections: Collection,
-                  computed_from: tuple[str, ...] = ()) -> Projection:
+                  computed_from: tuple[str, ...] = (), tag: Tag | None = None) -> Projection:
         """The columns of `model` that the item `schema`'s fields name, and those its computed
-        fields read (`computed_from`, attribute names), and `collections`."""
+        fields read (`computed_from`, attribute names), and `collections`; and the `tag` columns."""
         columns = {attribute.key for attribute in sa.inspect(model).column_attrs}
-        names = (*(field.attribute or name for name, field in schema().dump_fields.items()), *computed_from)
-        return cls(tuple(getattr(model, name) for name in dict.fromkeys(names) if name in columns), collections)
+        names = (*(field.attribute or name for name, field in schema().dump_fields.items()), *computed_from,
+                 *(column.key for column in (tag.columns if tag else ())))
+        return cls(tuple(getattr(model, name) for name in dict.fromkeys(names) if name in columns), collections,
+                   tag)
 
     def statement(self, base: sa.Select, dialect: str, sorted_by: list[Any]) -> sa.Select:
         """`base` (a select of the model, with its conditions) reading only what the items show,
@@ -75,8 +96,15 @@ class Projection:
         if read is None:  # built once per dialect: building the aggregates costs more than running them
             read = self._read[dialect] = (*self.columns, *(collection.aggregate(dialect).label(collection.name)
                                                            for collection in self.collections))
-        shown = {column.key for column in self.columns}
-        return base.with_only_columns(*read, *(column for column in sorted_by if column.key not in shown))
+        return base.with_only_columns(*read, *_others(sorted_by, self.columns))
+
+    def tags_statement(self, base: sa.Select, sorted_by: list[Any]) -> sa.Select:
+        """`base` reading only its items' tags and the `sorted_by` columns: the page's rows."""
+        return base.with_only_columns(*self.tag.columns, *_others(sorted_by, self.tag.columns))
+
+    def tagged_statement(self, base: sa.Select, dialect: str, ids: list[Any]) -> sa.Select:
+        """The items of `base` whose ids are `ids` (in no order), as `statement` reads them."""
+        return self.statement(base, dialect, []).where(self.tag.columns[0].in_(ids))
 
     def items(self, rows: list[sa.Row]) -> list[SimpleNamespace]:
         """Plain objects of `rows` (of `statement`), with the attributes the models have."""
@@ -89,3 +117,9 @@ class Projection:
                 values[name] = [SimpleNamespace(**member) for member in values[name]]
             items.append(SimpleNamespace(**values))
         return items
+
+
+def _others(columns: list[Any], besides: tuple[Any, ...]) -> list[Any]:
+    """The `columns` whose attribute names are not among those of `besides`."""
+    taken = {column.key for column in besides}
+    return [column for column in columns if column.key not in taken]

@@ -39,6 +39,10 @@ class ListPageSchema(ma.Schema):
             return super().dump(obj, many=True)
         return compiled_dump(self)(obj)
 
+    def dump_item(self, item) -> dict:
+        """One item as the page renders it (without $select)."""
+        return compiled_dump(self.fields[self.ITEMS].inner.schema)(item)
+
     @ma.post_dump(pass_original=True)
     def _apply_select(self, data, page, **_kwargs):
         if page.select:

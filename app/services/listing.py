@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.query import Field, ListSpec, PairCollection, StringCollection, item_fields
-from app.query.projection import Projection
+from app.query.projection import Projection, Tag
 from app.services.models import Service, ServiceMetadata, ServiceTag
 from app.services.schemas import ServiceListItemSchema
 
@@ -22,4 +22,7 @@ SERVICE_LIST = ListSpec(
 )
 
 # A list item's columns, read as plain rows (no JSON documents, no tags or metadata).
-SERVICE_ITEMS = Projection.of_schema(Service, ServiceListItemSchema, computed_from=("provider_id",))
+SERVICE_ITEMS = Projection.of_schema(
+    Service, ServiceListItemSchema, computed_from=("provider_id",),
+    # As its ETag (app.services.logic.service_etag_parts): the same for every caller.
+    tag=Tag("service", (Service.id, Service.incarnation, Service.revision)))

@@ -1,0 +1,84 @@
+"""List items rendered once per tag (their id and revision, app.query.projection.Tag), kept by each
+API process: a list page read again is its items' tags in one statement, and the JSON of the
+items whose tags are still current, spliced into the page. As for single resources
+(app.conditional), a tag names everything an item's JSON depends on, so a kept item is right for
+as long as its tag is current, whichever replica or worker made the change."""
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import threading
+
+import cachetools
+from flask import Response, current_app
+
+from app.conditional import url_root
+from app.query import ListPageSchema
+from app.query.listing import KeptItem, Page
+
+# Where the items go in the page's JSON: unguessable, so that no text of a caller's can stand for it.
+_ITEMS_MARKER = f"items {secrets.token_hex(16)}"
+
+
+class RenderedItems:
+    """Items' JSON by tag and context (URL root, and caller for items shown per caller): least
+    recently used out first, within a bound in characters."""
+
+    MAX_CHARACTERS = 32 * 1024 * 1024
+
+    def __init__(self, max_characters: int = MAX_CHARACTERS):
+        self._texts = cachetools.LRUCache(max_characters, getsizeof=len)
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> str | None:
+        with self._lock:
+            return self._texts.get(key)
+
+    def keep(self, key: tuple, text: str) -> None:
+        with self._lock:
+            if len(text) <= self._texts.maxsize:
+                self._texts[key] = text
+
+
+@dataclasses.dataclass(frozen=True)
+class CallerItems:
+    """The kept items as this request's caller sees them (app.query.listing.KeptItems)."""
+
+    rendered: RenderedItems
+    context: tuple
+
+    def get(self, tag: tuple) -> str | None:
+        return self.rendered.get((*tag, *self.context))
+
+    def keep(self, tag: tuple, text: str) -> None:
+        self.rendered.keep((*tag, *self.context), text)
+
+
+def kept_items(account: str | None) -> CallerItems | None:
+    """This request's kept items (`account` for items shown per caller); None when the answer is
+    indented (debug), which spliced items would not be."""
+    json = current_app.json
+    if json.compact is False or (json.compact is None and current_app.debug):
+        return None
+    return CallerItems(current_app.extensions["rendered_items"], (*url_root(), account))
+
+
+def page_response(schema: ListPageSchema, page: Page) -> Response:
+    """The page as `schema` renders it, byte for byte what flask-smorest answers, its items'
+    JSON taken from those kept and the others rendered and kept."""
+    texts = []
+    for item, tag in zip(page.items, page.tags, strict=True):
+        if isinstance(item, KeptItem):
+            texts.append(item.text)
+        else:
+            texts.append(text := _compact(schema.dump_item(item)))
+            page.kept.keep(tag, text)
+    data = schema.dump(dataclasses.replace(page, items=[]))
+    data[schema.ITEMS] = _ITEMS_MARKER
+    body = _compact(data).replace(_compact(_ITEMS_MARKER), f"[{','.join(texts)}]", 1)
+    return current_app.response_class(f"{body}\n", mimetype=current_app.json.mimetype)
+
+
+def _compact(value) -> str:
+    """As Flask's JSON provider writes a response that is not indented."""
+    return current_app.json.dumps(value, separators=(",", ":"))

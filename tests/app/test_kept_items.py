@@ -1,0 +1,132 @@
+"""A list page read again is its items' tags in one statement, the items whose tags are current
+taken from their kept JSON (app.kept_items): what it answers must still follow every change at
+once, whoever made it, and each caller must get their own view of an item. (That a page read
+again is byte for byte marshmallow's: tests/app/query/test_list_rendering.py.)"""
+from __future__ import annotations
+
+import contextlib
+
+import sqlalchemy as sa
+
+from app.kept_items import RenderedItems
+from app.orders.models import Order
+from app.query.listing import KeptItem
+from app.services.listing import SERVICE_ITEMS, SERVICE_LIST
+from app.services.models import Service
+from tests.conftest import TEST_SECRET
+from tests.factories import service_description
+
+
+@contextlib.contextmanager
+def statements(app):
+    """The SQL statements run inside the block."""
+    ran: list[str] = []
+
+    def before(_conn, _cursor, statement, _parameters, _context, _many):
+        ran.append(statement)
+    engine = app.extensions["database"].engine
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield ran
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+
+
+def _as_the_worker(app, order_id, **values):
+    session = app.extensions["database"].sessions()
+    with session.begin():
+        order = session.get(Order, order_id)
+        for name, value in values.items():
+            setattr(order, name, value)
+    session.close()
+
+
+def _order(client, service):
+    placed = client.post("/1/orders", json={"service-id": service["id"],
+                                            "parameters": [{"name": "scene", "value": "S2A"}]})
+    assert placed.status_code == 201, placed.get_json()
+    return placed.get_json()
+
+
+def test_a_page_read_again_is_one_statement_and_shows_a_change_at_once(app, bob, ready_service):
+    service = ready_service()
+    placed = [_order(bob, service) for _ in range(3)]
+    with statements(app) as cold:
+        first = bob.get("/1/orders")
+    with statements(app) as warm:
+        again = bob.get("/1/orders")
+    assert again.data == first.data
+    assert len(cold) == 2 and len(warm) == 1  # the tags, and the items' columns only when not kept
+    _as_the_worker(app, placed[1]["id"], status="cancelled", status_message="stopped")
+    with statements(app) as changed:
+        after = bob.get("/1/orders").get_json()["orders"]
+    assert len(changed) == 2
+    shown = {order["id"]: order for order in after}
+    assert shown[placed[1]["id"]]["status"] == "cancelled"
+    assert shown[placed[1]["id"]]["status-message"] == "stopped"
+    assert [order for order in after if order["id"] != placed[1]["id"]] == \
+        [order for order in first.get_json()["orders"] if order["id"] != placed[1]["id"]]
+
+
+def test_each_caller_gets_their_own_view_of_a_kept_order(app, alice, bob, ready_service):
+    service = ready_service()
+    placed = _order(bob, service)
+    _as_the_worker(app, placed["id"], callback="https://hooks.example.org/bob")
+    path = f"/1/services/{service['id']}/orders"
+    for _ in range(2):  # the consumer's view kept first, then the provider's, then both read again
+        consumer, provider = bob.get(path).get_json()["orders"], alice.get(path).get_json()["orders"]
+        assert consumer[0]["callback"] == "https://hooks.example.org/bob"
+        assert "callback" not in provider[0] and provider[0]["id"] == placed["id"]
+
+
+def test_a_service_changed_through_the_api_is_listed_as_it_is_now(alice, ready_service):
+    service = ready_service(tags=["before"])
+    assert alice.get("/1/services").get_json()["services"][0]["description"] == service["description"]
+    changed = alice.put(f"/1/services/{service['id']}", json=service_description(description="now this"))
+    assert changed.status_code == 200, changed.get_json()
+    assert alice.get("/1/services").get_json()["services"][0]["description"] == "now this"
+
+
+class _Meddling:
+    """Kept items that keep nothing, and that run `meddle` on their first look-up: between the
+    statement of the page's tags and that of its items."""
+
+    def __init__(self, meddle):
+        self.meddle, self.kept = meddle, {}
+
+    def get(self, _tag):
+        meddle, self.meddle = self.meddle, lambda: None
+        meddle()
+        return None
+
+    def keep(self, tag, text):
+        self.kept[tag] = text
+
+
+def test_an_item_changed_or_deleted_between_the_two_statements_is_shown_as_it_is_then(app, alice, ready_service):
+    first, gone, changed = (ready_service(name=name) for name in ("a", "b", "c"))
+
+    def meddle():
+        assert alice.delete(f"/1/services/{gone['id']}").status_code == 204
+        assert alice.put(f"/1/services/{changed['id']}",
+                         json=service_description(name="c", description="changed")).status_code == 200
+    session = app.extensions["database"].sessions()
+    try:
+        page = SERVICE_LIST.fetch(session, sa.select(Service), [], TEST_SECRET, "http://localhost/1/services",
+                                  projection=SERVICE_ITEMS, kept=_Meddling(meddle))
+        revision = session.scalar(sa.select(Service.revision).where(Service.id == changed["id"]))
+    finally:
+        session.close()
+    assert [item.id for item in page.items] == [first["id"], changed["id"]]
+    assert page.items[1].description == "changed"
+    assert page.tags[1] == ("service", changed["id"], page.items[1].incarnation, revision)
+
+
+def test_kept_items_stay_within_their_bound():
+    rendered = RenderedItems(max_characters=100)
+    for i in range(10):
+        rendered.keep(("service", str(i)), "x" * 30)
+    assert rendered.get(("service", "0")) is None and rendered.get(("service", "9")) == "x" * 30
+    rendered.keep(("service", "big"), "x" * 101)  # more than the whole bound: not kept at all
+    assert rendered.get(("service", "big")) is None and rendered.get(("service", "9")) is not None
+    assert KeptItem("{}").text == "{}"
