@@ -239,7 +239,17 @@ def test_api_conforms_to_its_spec(case):
     # The coverage phase builds its requests without the hooks: one that breaks a rule stated in
     # prose is rightly refused, and every other check still applies to it.
     excluded = [] if follows_rules_stated_in_prose(case) else [schemathesis.checks.positive_data_acceptance]
+    if not _query_sent_as_generated(case):
+        excluded.append(schemathesis.checks.negative_data_rejection)
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, excluded_checks=excluded)
+
+
+def _query_sent_as_generated(case) -> bool:
+    """Whether every query value reaches the API: an empty list or object is not sent at all, so
+    a 'negative' case whose violation is such a value (an extra key holding [], say) is a valid
+    request on the wire, rightly accepted. (Filtering these out of generation instead made the
+    stateful test's strategies flaky.)"""
+    return not any(value in ([], {}) for value in (case.query or {}).values())
 
 
 
