@@ -6,11 +6,16 @@ as long as its tag is current, whichever replica or worker made the change."""
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import secrets
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import cachetools
 from flask import Response, current_app
+from flask.json.provider import DefaultJSONProvider
 
 from app.conditional import url_root
 from app.query import ListPageSchema
@@ -22,13 +27,26 @@ _ITEMS_MARKER = f"items {secrets.token_hex(16)}"
 
 class RenderedItems:
     """Items' JSON by tag and context (URL root, and caller for items shown per caller): least
-    recently used out first, within a bound in characters."""
+    recently used out first, within a bound in characters. And, per kind of item, the share of
+    the items looked up lately that were found (a moving average of pages' shares)."""
 
     MAX_CHARACTERS = 32 * 1024 * 1024
+    # A page's weight in the moving average, and the share above which most items are found.
+    FOUND_WEIGHT, MOSTLY = 0.25, 0.5
 
     def __init__(self, max_characters: int = MAX_CHARACTERS):
         self._texts = cachetools.LRUCache(max_characters, getsizeof=len)
+        self._found: dict[str, float] = {}  # bounded: the kinds of the code
         self._lock = threading.Lock()
+
+    def mostly_kept(self, kind: str) -> bool:
+        return self._found.get(kind, 0.0) > self.MOSTLY
+
+    def found(self, kind: str, kept: int, looked_up: int) -> None:
+        if looked_up:
+            with self._lock:
+                share = self._found.get(kind, 0.0)
+                self._found[kind] = share + self.FOUND_WEIGHT * (kept / looked_up - share)
 
     def get(self, key: tuple) -> str | None:
         with self._lock:
@@ -53,12 +71,19 @@ class CallerItems:
     def keep(self, tag: tuple, text: str) -> None:
         self.rendered.keep((*tag, *self.context), text)
 
+    def mostly_kept(self, kind: str) -> bool:
+        return self.rendered.mostly_kept(kind)
+
+    def found(self, kind: str, kept: int, looked_up: int) -> None:
+        self.rendered.found(kind, kept, looked_up)
+
 
 def kept_items(account: str | None) -> CallerItems | None:
     """This request's kept items (`account` for items shown per caller); None when the answer is
     indented (debug), which spliced items would not be."""
-    json = current_app.json
-    if json.compact is False or (json.compact is None and current_app.debug):
+    provider = current_app.json
+    if type(provider) is not DefaultJSONProvider or provider.compact is False \
+            or (provider.compact is None and current_app.debug):
         return None
     return CallerItems(current_app.extensions["rendered_items"], (*url_root(), account))
 
@@ -66,19 +91,23 @@ def kept_items(account: str | None) -> CallerItems | None:
 def page_response(schema: ListPageSchema, page: Page) -> Response:
     """The page as `schema` renders it, byte for byte what flask-smorest answers, its items'
     JSON taken from those kept and the others rendered and kept."""
+    compact = _compact(current_app.json)
     texts = []
     for item, tag in zip(page.items, page.tags, strict=True):
         if isinstance(item, KeptItem):
             texts.append(item.text)
         else:
-            texts.append(text := _compact(schema.dump_item(item)))
+            texts.append(text := compact(schema.dump_item(item)))
             page.kept.keep(tag, text)
     data = schema.dump(dataclasses.replace(page, items=[]))
     data[schema.ITEMS] = _ITEMS_MARKER
-    body = _compact(data).replace(_compact(_ITEMS_MARKER), f"[{','.join(texts)}]", 1)
+    body = compact(data).replace(compact(_ITEMS_MARKER), f"[{','.join(texts)}]", 1)
     return current_app.response_class(f"{body}\n", mimetype=current_app.json.mimetype)
 
 
-def _compact(value) -> str:
-    """As Flask's JSON provider writes a response that is not indented."""
-    return current_app.json.dumps(value, separators=(",", ":"))
+@functools.lru_cache(maxsize=8)
+def _compact(provider: DefaultJSONProvider) -> Callable[[Any], str]:
+    """What Flask's provider writes of a response that is not indented (its `dumps` with compact
+    separators), from one encoder: `dumps` makes one per call, which cost as much as a small item."""
+    return json.JSONEncoder(default=provider.default, ensure_ascii=provider.ensure_ascii,
+                            sort_keys=provider.sort_keys, separators=(",", ":")).encode

@@ -25,11 +25,15 @@ _BOUND_OPERATORS = {">=": operator.ge, "<": operator.lt}
 
 class KeptItems(Protocol):
     """Items rendered before, by tag (app.query.projection.Tag): the JSON of each, as its schema
-    renders it for this caller."""
+    renders it for this caller; and how often the items of a kind were found kept lately."""
 
     def get(self, tag: tuple) -> str | None: ...
 
     def keep(self, tag: tuple, text: str) -> None: ...
+
+    def mostly_kept(self, kind: str) -> bool: ...
+
+    def found(self, kind: str, kept: int, looked_up: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +94,11 @@ class ListSpec:
         """The page that the query string's pairs `args` ask for, of the rows of `base` (which
         already limits what the caller may see); `secret` signs page tokens, links start at `base_url`.
         With a `projection`, its items are read in one statement, as plain objects. With `kept`
-        too (and a projection with a tag, and no $select), the page is read as its items' tags,
-        and only the items not kept under their current tag are read, in one more statement."""
+        too (and a projection with a tag, and no $select), the items kept under their current tag
+        are not rendered again; and when the items of this kind were mostly found kept lately, the
+        page is read as its items' tags, and only the items not kept are read, in one more
+        statement (a page read for the first time, as when following links.next through a list,
+        is read in one statement as before)."""
         args = list(args)
         options = read_options(args, self)
         fields = self._scalar_fields()
@@ -102,7 +109,8 @@ class ListSpec:
         if kept is None or select is not None or projection is None or projection.tag is None:
             kept = None
         statement = base
-        if kept is not None:
+        tags_first = kept is not None and kept.mostly_kept(projection.tag.kind)
+        if tags_first:
             statement = projection.tags_statement(base, sorted_by)
         elif projection is not None:
             statement = projection.statement(base, dialect, sorted_by)
@@ -130,7 +138,8 @@ class ListSpec:
                     break
         tags = None
         if kept is not None:
-            items, tags = _kept_or_read(session, base, dialect, projection, rows[:options.limit], kept)
+            items, tags = _kept_or_read(session, base if tags_first else None, dialect, projection,
+                                        rows[:options.limit], kept)
         else:
             items = rows[:options.limit] if projection is None else projection.items(rows[:options.limit])
         unpositioned = [(key, value) for key, value in args if key not in _POSITION_OPTIONS]
@@ -146,18 +155,22 @@ class ListSpec:
         return Page(items, links, select, kept, tags)
 
 
-def _kept_or_read(session: Session, base: sa.Select, dialect: str, projection: Projection, rows: list[sa.Row],
-                  kept: KeptItems) -> tuple[list[Any], list[tuple]]:
-    """The page's items, `rows` being their tags: the kept ones as KeptItem, the others read in
-    one statement (under the tag they have then: they may have changed since). An item gone in
-    between is left out, as if the page had been read a moment later."""
+def _kept_or_read(session: Session, base: sa.Select | None, dialect: str, projection: Projection,
+                  rows: list[sa.Row], kept: KeptItems) -> tuple[list[Any], list[tuple]]:
+    """The page's items, of `rows`: the kept ones as KeptItem, the others as plain objects. When
+    `rows` are their tags alone, the others are read from `base` in one statement (under the tag
+    they have then: they may have changed since); an item gone in between is left out, as if
+    the page had been read a moment later. Without `base`, `rows` are the items' whole rows."""
     tags = [projection.tag.of(row) for row in rows]
     texts = [kept.get(tag) for tag in tags]
-    missing = [tag[1] for tag, text in zip(tags, texts, strict=True) if text is None]
-    fresh = {}
-    if missing:
-        read = list(session.execute(projection.tagged_statement(base, dialect, missing)))
-        fresh = {projection.tag.of(item)[1]: item for item in projection.items(read)}
+    missing = [i for i, text in enumerate(texts) if text is None]
+    kept.found(projection.tag.kind, len(texts) - len(missing), len(texts))
+    if base is None:
+        fresh = dict(zip((tags[i][1] for i in missing), projection.items([rows[i] for i in missing]), strict=True))
+    else:
+        ids = [tags[i][1] for i in missing]
+        read = projection.items(list(session.execute(projection.tagged_statement(base, dialect, ids)))) if ids else []
+        fresh = {projection.tag.of(item)[1]: item for item in read}
     items, item_tags = [], []
     for tag, text in zip(tags, texts, strict=True):
         if text is not None:
@@ -165,7 +178,7 @@ def _kept_or_read(session: Session, base: sa.Select, dialect: str, projection: P
             item_tags.append(tag)
         elif (item := fresh.get(tag[1])) is not None:
             items.append(item)
-            item_tags.append(projection.tag.of(item))
+            item_tags.append(tag if base is None else projection.tag.of(item))
     return items, item_tags
 
 

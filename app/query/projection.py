@@ -7,6 +7,8 @@ A projection with a `Tag` can also read a page as its items' tags alone (id and 
 the items rendered before are not read again (app.kept_items keeps them per tag)."""
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -63,10 +65,14 @@ class Tag:
     kind: str
     columns: tuple[Any, ...]
     per_caller: bool = False
+    _values: Callable[[Any], tuple] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "_values", operator.attrgetter(*(column.key for column in self.columns)))
 
     def of(self, row: Any) -> tuple:
         """The tag of a row (or an item) that has the columns' attributes: (kind, id, ...)."""
-        return (self.kind, *(getattr(row, column.key) for column in self.columns))
+        return (self.kind, *self._values(row))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """List pages at depth: 100,000 services, `$filter=status eq 'ready'`, 100-row pages reached by
 following `links.next` (the page tokens the API makes), on SQLite and PostgreSQL. Prints each
-depth's median API latency and its ratio to page 1, beside the same SQL statements (all the call
-ran) on the raw driver: page 1, the page and its SQL run in turn, each ratio the median of the
-rounds' ratios.
+depth's median API latency and its ratio to page 1, beside the same SQL statements (all a call
+of the page read again ran) on the raw driver: page 1, the page and its SQL run in turn, each
+ratio the median of the rounds' ratios. A page read again finds its items' JSON kept
+(app.kept_items); "cold" is the same page with nothing kept (its items read and rendered).
 
     python -m tests.bench.list_depths      (BENCH_ROWS, BENCH_RUNS)
 """
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from app import create_app
 from app.auth import SharedSecretVerifier
 from app.config import Config
+from app.kept_items import RenderedItems
 from tests.bench.bench_lists import ROWS, SECRET, load, postgres_database
 
 RUNS = int(os.environ.get("BENCH_RUNS", 15))
@@ -91,20 +93,30 @@ def measure(label: str, url: str) -> list[tuple[str, float, float]]:
     rows = []
     urls = page_urls(client, headers)
     first_page = partial(client.get, urls["1"], headers=headers)
+
+    def cold(page_url):
+        kept, app.extensions["rendered_items"] = app.extensions["rendered_items"], RenderedItems()
+        try:  # nothing kept: the page's items are read and rendered
+            client.get(page_url, headers=headers)
+        finally:
+            app.extensions["rendered_items"] = kept
     for depth, page_url in urls.items():
+        client.get(page_url, headers=headers)  # its items kept (walking 1,000 pages evicted the first)
         captured.clear()
         sa.event.listen(engine, "before_cursor_execute", capture)
         client.get(page_url, headers=headers)
         sa.event.remove(engine, "before_cursor_execute", capture)
         raw, close = raw_sql(engine, list(captured))
-        try:  # page 1, this page and its SQL in turn: both ratios compare runs made moments apart
-            first, api, sql = alternating_ms(first_page, partial(client.get, page_url, headers=headers), raw)
+        try:  # page 1, this page, its SQL and the page cold in turn: the ratios compare runs made moments apart
+            first, api, sql, unkept = alternating_ms(first_page, partial(client.get, page_url, headers=headers), raw,
+                                                     partial(cold, page_url))
         finally:
             close()
         rows.append((depth, statistics.median(api), statistics.median(sql)))
         print(f"{label:10} page {depth:>11}: API {statistics.median(api):7.2f} ms ({_median_ratio(api, first):4.2f}x "
               f"page 1)  raw SQL {statistics.median(sql):6.2f} ms in {len(captured)} statement(s)  "
-              f"(API/SQL {_median_ratio(api, sql):5.2f}x)", flush=True)
+              f"(API/SQL {_median_ratio(api, sql):5.2f}x)  cold {statistics.median(unkept):6.2f} ms "
+              f"({_median_ratio(unkept, sql):5.2f}x)", flush=True)
     app.extensions["database"].dispose()
     return rows
 

@@ -63,6 +63,15 @@ def _marshmallow_answer(client, path: str, monkeypatch) -> bytes:
     return response.data
 
 
+# Enough reads for a list's items to be found kept (spliced from their kept JSON), and then for
+# its pages to be read as their items' tags first (app.kept_items.RenderedItems.mostly_kept).
+READS = 5
+
+
+def _read_again(client, path: str) -> list[bytes]:
+    return [client.get(path).data for _ in range(READS)]
+
+
 @pytest.mark.parametrize("query", ["", "?$top=3", "?$select=name,status", "?$select=inputs,products,callback,tags",
                                    "?$orderby=name asc&$top=4", "?$filter=status eq 'failed'"])
 def test_order_lists_render_as_marshmallow_does(orders, alice, bob, monkeypatch, query):
@@ -73,7 +82,7 @@ def test_order_lists_render_as_marshmallow_does(orders, alice, bob, monkeypatch,
         assert response.get_json()["orders"] or "filter" in query
         expected = _marshmallow_answer(client, path + query, monkeypatch)
         assert response.data == expected
-        assert client.get(path + query).data == expected  # its items kept, then spliced
+        assert _read_again(client, path + query) == [expected] * READS
 
 
 def test_the_provider_sees_no_consumer_data_in_the_fast_rendering(orders, alice):
@@ -94,7 +103,7 @@ def test_the_services_list_renders_as_marshmallow_does(app, ready_service, alice
     session.close()
     expected = _marshmallow_answer(alice, "/1/services" + query, monkeypatch)
     assert alice.get("/1/services" + query).data == expected
-    assert alice.get("/1/services" + query).data == expected  # its items kept, then spliced
+    assert _read_again(alice, "/1/services" + query) == [expected] * READS
 
 
 def test_other_lists_render_as_marshmallow_does(orders, bob, monkeypatch):
@@ -165,7 +174,7 @@ def test_pages_sorted_by_fields_not_shown_follow_the_same_tokens(ready_service, 
     url, pages = "/1/services" + query, 0
     while url:
         response = alice.get(url)
-        assert response.data == _marshmallow_answer(alice, url, monkeypatch) == alice.get(url).data
+        assert [response.data] + _read_again(alice, url) == [_marshmallow_answer(alice, url, monkeypatch)] * (READS + 1)
         following = response.get_json()["links"].get("next")
         url, pages = following and following.removeprefix("http://localhost"), pages + 1
     assert pages >= 2
