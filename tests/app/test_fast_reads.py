@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.auth import InvalidToken, SharedSecretVerifier, VerifiedTokens
-from app.orders.models import Order
 from app.workload_tokens import issue_workload_token
 from tests.conftest import TEST_SECRET, ApiClient
 from tests.factories import service_description
@@ -100,27 +99,18 @@ def test_a_change_made_through_another_replica_is_seen_at_once(app, replica, ali
     assert again.get_json() == as_account(replica, "alice").get(f"/1/services/{service['id']}").get_json()
 
 
-def _as_the_worker(app, order_id, **values):
-    """A change of the order's row in a session of its own, as the worker makes it."""
-    session = app.extensions["database"].sessions()
-    with session.begin():
-        order = session.get(Order, order_id)
-        for name, value in values.items():
-            setattr(order, name, value)
-    session.close()
-
-
-def test_a_change_by_the_worker_is_seen_at_once_and_each_caller_keeps_their_own_view(app, alice, bob, ready_service):
+def test_a_change_by_the_worker_is_seen_at_once_and_each_caller_keeps_their_own_view(alice, bob, ready_service,
+                                                                                    as_the_worker):
     service = ready_service()
     placed = bob.post("/1/orders", json={"service-id": service["id"], "parameters": [{"name": "scene",
                                                                                     "value": "S2A"}]}).get_json()
-    _as_the_worker(app, placed["id"], callback="https://hooks.example.org/bob")
+    as_the_worker(placed["id"], callback="https://hooks.example.org/bob")
     consumer, provider = bob.get(f"/1/orders/{placed['id']}"), alice.get(f"/1/orders/{placed['id']}")
     assert consumer.get_json()["callback"] == "https://hooks.example.org/bob"  # the order's data: its consumer's
     assert "callback" not in provider.get_json()
     assert bob.get(f"/1/orders/{placed['id']}").get_json() == consumer.get_json()
     assert alice.get(f"/1/orders/{placed['id']}").get_json() == provider.get_json()
-    _as_the_worker(app, placed["id"], status="cancelled")
+    as_the_worker(placed["id"], status="cancelled")
     assert bob.get(f"/1/orders/{placed['id']}").get_json()["status"] == "cancelled"
     assert alice.get(f"/1/orders/{placed['id']}").get_json()["status"] == "cancelled"
 

@@ -9,7 +9,6 @@ import contextlib
 import sqlalchemy as sa
 
 from app.kept_items import RenderedItems
-from app.orders.models import Order
 from app.query.listing import KeptItem
 from app.services.listing import SERVICE_ITEMS, SERVICE_LIST
 from app.services.models import Service
@@ -32,15 +31,6 @@ def statements(app):
         sa.event.remove(engine, "before_cursor_execute", before)
 
 
-def _as_the_worker(app, order_id, **values):
-    session = app.extensions["database"].sessions()
-    with session.begin():
-        order = session.get(Order, order_id)
-        for name, value in values.items():
-            setattr(order, name, value)
-    session.close()
-
-
 def _order(client, service):
     placed = client.post("/1/orders", json={"service-id": service["id"],
                                             "parameters": [{"name": "scene", "value": "S2A"}]})
@@ -53,7 +43,7 @@ def _reads_items(statement: str) -> bool:
     return "orders.parameters" in statement
 
 
-def test_a_page_read_again_is_read_as_tags_and_shows_a_change_at_once(app, bob, ready_service):
+def test_a_page_read_again_is_read_as_tags_and_shows_a_change_at_once(app, bob, ready_service, as_the_worker):
     service = ready_service()
     placed = [_order(bob, service) for _ in range(3)]
     with statements(app) as first_read:
@@ -64,7 +54,7 @@ def test_a_page_read_again_is_read_as_tags_and_shows_a_change_at_once(app, bob, 
     with statements(app) as kept:
         assert bob.get("/1/orders").data == first.data
     assert len(kept) == 1 and not _reads_items(kept[0])  # the page's tags alone
-    _as_the_worker(app, placed[1]["id"], status="cancelled", status_message="stopped")
+    as_the_worker(placed[1]["id"], status="cancelled", status_message="stopped")
     with statements(app) as changed:
         after = bob.get("/1/orders").get_json()["orders"]
     assert len(changed) == 2 and _reads_items(changed[1])  # the tags, then the changed order alone
@@ -86,10 +76,10 @@ def test_a_kind_of_item_is_read_as_tags_only_while_its_items_are_mostly_found():
     assert not rendered.mostly_kept("order")
 
 
-def test_each_caller_gets_their_own_view_of_a_kept_order(app, alice, bob, ready_service):
+def test_each_caller_gets_their_own_view_of_a_kept_order(alice, bob, ready_service, as_the_worker):
     service = ready_service()
     placed = _order(bob, service)
-    _as_the_worker(app, placed["id"], callback="https://hooks.example.org/bob")
+    as_the_worker(placed["id"], callback="https://hooks.example.org/bob")
     path = f"/1/services/{service['id']}/orders"
     for _ in range(2):  # the consumer's view kept first, then the provider's, then both read again
         consumer, provider = bob.get(path).get_json()["orders"], alice.get(path).get_json()["orders"]
