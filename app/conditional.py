@@ -10,7 +10,7 @@ import functools
 import hashlib
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import cachetools
 from flask import Response, current_app, g, request
@@ -45,24 +45,34 @@ def etag_of(parts: tuple) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-class RenderedResources:
-    """The newest rendering seen of each resource, as each caller sees it, with its ETag: least
-    recently used out first, within a bound in bytes."""
+class KeptRenderings:
+    """Renderings by key, each API process's own (single resources here, list items in
+    app.kept_items): least recently used out first, within a bound on the sum of their sizes
+    (`size_of` a kept value); one larger than the whole bound is not kept."""
+
+    def __init__(self, max_size: int, size_of: Callable[[Any], int] = len):
+        self._kept = cachetools.LRUCache(max_size, getsizeof=size_of)
+        self._size_of = size_of
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Any:
+        with self._lock:
+            return self._kept.get(key)
+
+    def keep(self, key: tuple, value: Any) -> None:
+        if self._size_of(value) <= self._kept.maxsize:
+            with self._lock:
+                self._kept[key] = value
+
+
+class RenderedResources(KeptRenderings):
+    """The newest rendering seen of each resource, as each caller sees it: (ETag, body), within a
+    bound in bytes."""
 
     MAX_BYTES = 32 * 1024 * 1024
 
     def __init__(self, max_bytes: int = MAX_BYTES):
-        self._bodies = cachetools.LRUCache(max_bytes, getsizeof=lambda kept: len(kept[1]))
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> tuple[str, bytes] | None:
-        with self._lock:
-            return self._bodies.get(key)
-
-    def keep(self, key: tuple, etag: str, body: bytes) -> None:
-        with self._lock:
-            if len(body) <= self._bodies.maxsize:
-                self._bodies[key] = (etag, body)
+        super().__init__(max_bytes, size_of=lambda kept: len(kept[1]))
 
 
 def _rendered() -> RenderedResources:
@@ -103,6 +113,6 @@ def keeps_renderings(view: Callable) -> Callable:
         key = g.pop("rendering_key", None)
         if key is not None and response.status_code == 200 and response.is_sequence \
                 and (etag := response.get_etag()[0]):
-            _rendered().keep(key, etag, response.get_data())
+            _rendered().keep(key, (etag, response.get_data()))
         return response
     return rendered

@@ -9,15 +9,13 @@ import dataclasses
 import functools
 import json
 import secrets
-import threading
 from collections.abc import Callable
 from typing import Any
 
-import cachetools
 from flask import Response, current_app
 from flask.json.provider import DefaultJSONProvider
 
-from app.conditional import url_root
+from app.conditional import KeptRenderings, url_root
 from app.query import ListPageSchema
 from app.query.listing import KeptItem, Page
 
@@ -25,19 +23,18 @@ from app.query.listing import KeptItem, Page
 _ITEMS_MARKER = f"items {secrets.token_hex(16)}"
 
 
-class RenderedItems:
-    """Items' JSON by tag and context (URL root, and caller for items shown per caller): least
-    recently used out first, within a bound in characters. And, per kind of item, the share of
-    the items looked up lately that were found (a moving average of pages' shares)."""
+class RenderedItems(KeptRenderings):
+    """Items' JSON by tag and context (URL root, and caller for items shown per caller), within a
+    bound in characters. And, per kind of item, the share of the items looked up lately that
+    were found (a moving average of pages' shares)."""
 
     MAX_CHARACTERS = 32 * 1024 * 1024
     # A page's weight in the moving average, and the share above which most items are found.
     FOUND_WEIGHT, MOSTLY = 0.25, 0.5
 
     def __init__(self, max_characters: int = MAX_CHARACTERS):
-        self._texts = cachetools.LRUCache(max_characters, getsizeof=len)
+        super().__init__(max_characters)
         self._found: dict[str, float] = {}  # bounded: the kinds of the code
-        self._lock = threading.Lock()
 
     def mostly_kept(self, kind: str) -> bool:
         return self._found.get(kind, 0.0) > self.MOSTLY
@@ -47,15 +44,6 @@ class RenderedItems:
             with self._lock:
                 share = self._found.get(kind, 0.0)
                 self._found[kind] = share + self.FOUND_WEIGHT * (kept / looked_up - share)
-
-    def get(self, key: tuple) -> str | None:
-        with self._lock:
-            return self._texts.get(key)
-
-    def keep(self, key: tuple, text: str) -> None:
-        with self._lock:
-            if len(text) <= self._texts.maxsize:
-                self._texts[key] = text
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,14 +29,14 @@ def clean_environment(data_dir: Path, **settings: str) -> dict[str, str]:
     return {**env, "MARKETPLACE_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT), **settings}
 
 
-def wait_until(condition, seconds: float = 60.0, what: str = "condition"):
+def wait_until(condition, seconds: float = 60.0, what: str = "condition", interval: float = 0.1):
     deadline = time.monotonic() + seconds
     while True:
         if value := condition():
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached within {seconds}s")
-        time.sleep(0.1)
+        time.sleep(interval)
 
 
 class Process:
