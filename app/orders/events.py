@@ -2,13 +2,13 @@
 
 An event is kept aside until its session commits and inserted then, so it commits with the change
 it describes; what follows from it in the same transaction (the webhooks' deliveries) is made by
-the announcers, first. On PostgreSQL the inserts run under a transaction-scoped advisory lock taken
-after everything else is flushed: event-writing transactions take ids and commit one at a time, so
-ids commit in increasing order and a reader that has seen an id has seen every smaller one (a
-sequence alone gives ids in the order they are drawn, not committed). The lock is held only for
-one statement (the lock, the inserts and the NOTIFY) and the COMMIT: with every round trip under
-it the lock was what concurrent orders queued for. SQLite has one writer at a time, which gives
-the same."""
+the announcers, first. On PostgreSQL event ids commit in increasing order, so a reader that has
+seen an id has seen every smaller one (a sequence alone gives ids in the order they are drawn,
+not committed): a deferred trigger (migration 0011) takes a transaction-scoped advisory lock
+inside the COMMIT and gives the transaction's events their ids there, in the order they were
+inserted. The lock is held only while the server commits, never across a round trip to a client
+(held from the insert to the client's COMMIT, it was what concurrent orders queued for). SQLite
+has one writer at a time, which gives the same."""
 from __future__ import annotations
 
 import json
@@ -24,25 +24,24 @@ from app.db import utcnow
 from app.orders.models import Order, OrderEvent
 from app.work_signal import WORK_CHANNEL, take_work_notice
 
-EVENTS_LOCK = 7_214_965_331  # any constant: the advisory lock that orders event commits
+EVENTS_LOCK = 7_214_965_331  # the advisory lock that orders event commits (taken by migration 0011's trigger)
 CHANNEL = "order_events"  # NOTIFY channel; the payload: a JSON list of the topics (app.orders.wakeup)
 MAX_NOTIFY_BYTES = 7000  # PostgreSQL's payload limit is 8000; beyond it the payload is empty: wake all
 _PENDING = "marketplace_order_events"
 # What must be written with events in their transaction (app.webhooks.deliveries registers one):
 # called with the session and the events about to be inserted, before anything is flushed.
 ANNOUNCERS: list[Callable[[Session, list[OrderEvent]], None]] = []
-# The lock, the events and the NOTIFY in one round trip; ids are drawn in the events' order, under the
-# lock. The work NOTIFY (app.work_signal) comes along when the commit owes one.
-_INSERT_UNDER_LOCK = """
-WITH events_lock AS (SELECT pg_advisory_xact_lock(:lock)),
-inserted AS (
+# The events and the NOTIFY in one round trip, the events inserted in their order (which their ids,
+# given at commit, keep). The work NOTIFY (app.work_signal) comes along when the commit owes one.
+_INSERT_EVENTS = """
+WITH inserted AS (
     INSERT INTO order_events (order_id, kind, time, data)
     SELECT e.event->>'order_id', e.event->>'kind', CAST(e.event->>'time' AS timestamptz), e.event->'data'
-    FROM events_lock, jsonb_array_elements(CAST(:events AS jsonb)) WITH ORDINALITY AS e(event, n)
+    FROM jsonb_array_elements(CAST(:events AS jsonb)) WITH ORDINALITY AS e(event, n)
     ORDER BY e.n
     RETURNING 1)
 SELECT pg_notify(:channel, :payload){work} FROM (SELECT count(*) FROM inserted) AS done"""
-_INSERT = {work: sa.text(_INSERT_UNDER_LOCK.format(work=", pg_notify(:work_channel, '')" if work else ""))
+_INSERT = {work: sa.text(_INSERT_EVENTS.format(work=", pg_notify(:work_channel, '')" if work else ""))
            for work in (False, True)}
 
 
@@ -121,13 +120,12 @@ def _insert_pending(session: Session) -> None:
     if session.get_bind().dialect.name != "postgresql":
         session.add_all(pending)
         return
-    # Row locks first, outside the events lock: a holder of the events lock never waits for a row.
     session.flush()
     payload = _notify_payload(session, {event.order_id for event in pending})
     rows = [{"order_id": event.order_id, "kind": str(event.kind), "time": event.time.isoformat(),
              "data": event.data} for event in pending]
     work = take_work_notice(session)
-    session.execute(_INSERT[work], {"lock": EVENTS_LOCK, "events": json.dumps(rows), "channel": CHANNEL,
+    session.execute(_INSERT[work], {"events": json.dumps(rows), "channel": CHANNEL,
                                     "payload": payload, **({"work_channel": WORK_CHANNEL} if work else {})})
 
 
