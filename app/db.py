@@ -118,7 +118,8 @@ def make_engine(url: str) -> sa.Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     timeout = {} if "connect_timeout" in url else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
-    engine = sa.create_engine(url, pool_recycle=RECYCLE_SECONDS, connect_args=timeout)
+    engine = sa.create_engine(url, pool_size=POOL_SIZE, max_overflow=0, pool_recycle=RECYCLE_SECONDS,
+                              connect_args=timeout)
     sa.event.listen(engine, "checkin", _note_checkin)
     sa.event.listen(engine, "checkout", _ping_if_idle)
     return engine
@@ -131,6 +132,12 @@ def make_engine(url: str) -> sa.Engine:
 # age; connections older than RECYCLE_SECONDS are replaced before the server or a proxy cuts them.
 IDLE_PING_SECONDS = 10.0
 RECYCLE_SECONDS = 1800
+# A process's connections, all kept open once made: SQLAlchemy's default bound (5 kept and 10 more
+# at need) closed the 10 as soon as they were given back, so under steady load beyond 5 requests at
+# once the server forked a backend for every few requests (about 45 new sessions a second in
+# `make bench-api`), each with cold caches and no prepared statements. A 16th concurrent user
+# waits for a connection as it did.
+POOL_SIZE = 15
 _CHECKED_IN = "marketplace_checked_in"
 
 
