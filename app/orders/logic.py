@@ -48,13 +48,13 @@ def _find_by_key(session: Session, account: str, key: str) -> Order | None:
 
 # What placing an order checks of its service: not its tags or metadata (loaded if ever read).
 _CHECKED_OF_SERVICE = (sa.orm.lazyload(Service.tag_rows), sa.orm.lazyload(Service.metadata_rows))
+_NO_SERVICE = "no service has this id"
 
 
-def get_service_for_order(session: Session, service_id: str, checks_only: bool = False) -> Service:
-    options = _CHECKED_OF_SERVICE if checks_only else ()
-    service = session.get(Service, service_id, options=options) if len(service_id) <= ID_LENGTH else None
+def get_service_for_order(session: Session, service_id: str) -> Service:
+    service = session.get(Service, service_id) if len(service_id) <= ID_LENGTH else None
     if service is None:
-        raise InvalidParameterValue("no service has this id", name="service-id", value=service_id)
+        raise InvalidParameterValue(_NO_SERVICE, name="service-id", value=service_id)
     return service
 
 
@@ -75,11 +75,27 @@ def _artifact_values(service: Service, values: list[tuple[str, str]]) -> dict[st
     return {name: value for name, value in values if types.get(name) == "artifact" and artifacts.is_artifact_id(value)}
 
 
-def _orderable_service(session: Session, service_id: str) -> Service:
-    service = get_service_for_order(session, service_id, checks_only=True)
+# The service an order is placed for (what placing checks of it: not its tags or metadata) and how
+# many orders its account has waiting or running, counted up to the limit and no further (the index
+# range read is as short as the limit), in one statement built once.
+_ACTIVE_ORDERS = sa.select(sa.func.count()).select_from(
+    sa.select(sa.literal(1)).where(Order.account == sa.bindparam("account"), Order.status.in_(ACTIVE_ORDER_STATUSES))
+    .limit(sa.bindparam("limit")).subquery()).scalar_subquery()
+_SERVICE_AND_ACTIVE_ORDERS = (sa.select(Service, _ACTIVE_ORDERS).where(Service.id == sa.bindparam("service_id"))
+                              .options(*_CHECKED_OF_SERVICE))
+
+
+def _orderable_service(session: Session, service_id: str, account: str, limit: int) -> tuple[Service, int]:
+    """The service, ready to be ordered, and the count of the account's active orders (up to `limit`)."""
+    row = session.execute(_SERVICE_AND_ACTIVE_ORDERS, {"service_id": service_id, "account": account,
+                                                       "limit": limit}).first() \
+        if len(service_id) <= ID_LENGTH else None
+    if row is None:
+        raise InvalidParameterValue(_NO_SERVICE, name="service-id", value=service_id)
+    service, active = row
     if service.status != ServiceStatus.READY:
         raise Conflict(f"the service is {service.status}: only a ready service can be ordered", id=service.id)
-    return service
+    return service, active
 
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -98,11 +114,7 @@ def _replay(existing: Order, digest: str) -> tuple[Order, bool]:
     return existing, False
 
 
-def _check_active_orders(session: Session, account: str, limit: int) -> None:
-    # Counted up to the limit, no further: the index range read is as short as the limit.
-    active = session.scalar(sa.select(sa.func.count()).select_from(
-        sa.select(sa.literal(1)).where(Order.account == account, Order.status.in_(ACTIVE_ORDER_STATUSES))
-        .limit(limit).subquery()))
+def _check_active_orders(active: int, limit: int) -> None:
     if active >= limit:
         raise TooManyRequests(f"this account has {active} orders waiting or running, the most it may have at "
                               f"once; order again when one has ended",
@@ -115,12 +127,12 @@ def place_order(session: Session, account: str, request: dict[str, Any], limits:
     workflow. Returns the order and whether it is new (False: replayed by Idempotency-Key)."""
     digest = request_digest(request)
     try:
-        service = _orderable_service(session, request["service_id"])
+        service, active = _orderable_service(session, request["service_id"], account, limits.active_orders)
         values = _resolve(service, request["parameters"])
         if request.get("callback") is not None:
             require_callback(request["callback"], callback_networks)
         inputs = artifacts.order_inputs(session, account, _artifact_values(service, values))
-        _check_active_orders(session, account, limits.active_orders)
+        _check_active_orders(active, limits.active_orders)
     except ApiError:
         # A retry is answered its order whatever has changed since (the service, the count of
         # active orders); looked up only here and when the insert finds the key taken, so that

@@ -1,5 +1,6 @@
 """Plain reads run without a transaction (no BEGIN, no ROLLBACK round trips); writes in one; and
-reading one service or order to show it is one query (its products: one more)."""
+reading one service or order to show it is one query (its products: one more); placing an order
+reads its service and counts the active orders in one."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -41,3 +42,13 @@ def test_a_service_and_an_order_are_each_read_in_one_query(app, alice, ready_ser
     seen.clear()
     assert alice.get(f"/1/orders/{order.get_json()['id']}").get_json()["tags"] == ["a", "b"]
     assert len([s for s, _ in seen if s.lstrip().upper().startswith("SELECT")]) == 2, seen  # the order; products
+
+
+def test_placing_an_order_reads_its_service_and_the_active_orders_in_one_query(app, alice, ready_service):
+    service = ready_service(parameters=[])
+    seen = _watch(app)
+    assert alice.post("/1/orders", json={"service-id": service["id"], "parameters": []}).status_code == 201
+    reads = [statement for statement, _ in seen if statement.lstrip().upper().startswith("SELECT")]
+    # The service with the count of the account's active orders; the account's default callbacks.
+    assert len(reads) == 2, reads
+    assert "FROM services" in reads[0] and "FROM orders" in reads[0]
