@@ -2,6 +2,7 @@
 they were made for, so that a token cannot be forged or reused for another query."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import datetime
 from typing import Any
@@ -21,14 +22,19 @@ def _binding(filter_text: str | None, terms: list[SortTerm]) -> str:
     return hashlib.sha256(described.encode()).hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=8)
+def _serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=SALT)
+
+
 def make_token(secret: str, filter_text: str | None, terms: list[SortTerm], values: list[Any]) -> str:
     encoded = [value.isoformat() if isinstance(value, datetime) else value for value in values]
-    return URLSafeSerializer(secret, salt=SALT).dumps({"b": _binding(filter_text, terms), "k": encoded})
+    return _serializer(secret).dumps({"b": _binding(filter_text, terms), "k": encoded})
 
 
 def read_token(secret: str, token: str, filter_text: str | None, terms: list[SortTerm]) -> list[Any]:
     try:
-        content = URLSafeSerializer(secret, salt=SALT).loads(token)
+        content = _serializer(secret).loads(token)
     except BadSignature:
         raise BadRequest("pageToken is not one this server made", name=OPTION, value=token) from None
     if not isinstance(content, dict) or content.get("b") != _binding(filter_text, terms):

@@ -40,12 +40,15 @@ def _previous_statuses(session: Session, order_ids: set[str]) -> dict[str, str |
     return {order_id: found.get(order_id) for order_id in order_ids}
 
 
+_ENDPOINTS = (sa.select(WebhookEndpoint.account, WebhookEndpoint.url)
+              .where(WebhookEndpoint.account.in_(sa.bindparam("accounts", expanding=True)))
+              .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id))  # built once: every order placed reads it
+
+
 def _endpoints(session: Session, accounts: set[str]) -> dict[str, list[str]]:
     """Each account's default callbacks, in one query, in the order they were made."""
     urls: dict[str, list[str]] = {account: [] for account in accounts}
-    for account, url in session.execute(sa.select(WebhookEndpoint.account, WebhookEndpoint.url)
-                                        .where(WebhookEndpoint.account.in_(accounts))
-                                        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)):
+    for account, url in session.execute(_ENDPOINTS, {"accounts": list(accounts)}):
         urls[account].append(url)
     return urls
 
