@@ -94,7 +94,7 @@ def worker(interval: float, host: str) -> None:
     # Logged, not echoed: in json mode every line of the worker's output is one JSON object.
     log = logging.getLogger("marketplace.worker")
     log.info("worker running against %s (%s backend)", _safe_url(config.database_url), config.backend)
-    database = Database(config.database_url)
+    database = Database(config.database_url, config.database_pool_size)
     loop = Worker(database, config)
     if config.worker_port:
         serve_health(health_app(database, loop.backend, loop.metrics), host, config.worker_port)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.callback_urls import IPNetwork, parse_networks
+from app.db import POOL_SIZE
 from workflows.backends.sandbox import SANDBOX_MODES, Limits, SandboxSettings
 from workflows.settings import ArtifactRepositoryRef, CompileSettings, parse_resource_kinds
 
@@ -309,6 +310,7 @@ class Config:
 
     database_url: str
     secret_key: str
+    database_pool_size: int = POOL_SIZE  # PostgreSQL connections each process keeps open (app.db)
     backend: str = "local"
     data_dir: Path = field(default_factory=Path.cwd)
     oidc: OidcSettings | None = None
@@ -398,6 +400,7 @@ class Config:
             log_level=env.get("MARKETPLACE_LOG_LEVEL") or "INFO",
             web=web,
             database_url=normalise_database_url(database_url),
+            database_pool_size=_int(env, "MARKETPLACE_DATABASE_POOL_SIZE", POOL_SIZE, minimum=1),
             secret_key=secret_key,
             backend=backend,
             data_dir=data_dir,

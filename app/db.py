@@ -112,13 +112,21 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
-def make_engine(url: str) -> sa.Engine:
+# A process's connections, all kept open once made: SQLAlchemy's default bound (5 kept and 10 more
+# at need) closed the 10 as soon as they were given back, so under steady load beyond 5 requests at
+# once the server forked a backend for every few requests (about 45 new sessions a second in
+# `make bench-api`), each with cold caches and no prepared statements. A 16th concurrent user
+# waits for a connection as it did. MARKETPLACE_DATABASE_POOL_SIZE sets it (app.config).
+POOL_SIZE = 15
+
+
+def make_engine(url: str, pool_size: int = POOL_SIZE) -> sa.Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     timeout = {} if "connect_timeout" in url else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
-    engine = sa.create_engine(url, pool_size=POOL_SIZE, max_overflow=0, pool_recycle=RECYCLE_SECONDS,
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=RECYCLE_SECONDS,
                               connect_args=timeout)
     sa.event.listen(engine, "checkin", _note_checkin)
     sa.event.listen(engine, "checkout", _ping_if_idle)
@@ -132,12 +140,6 @@ def make_engine(url: str) -> sa.Engine:
 # age; connections older than RECYCLE_SECONDS are replaced before the server or a proxy cuts them.
 IDLE_PING_SECONDS = 10.0
 RECYCLE_SECONDS = 1800
-# A process's connections, all kept open once made: SQLAlchemy's default bound (5 kept and 10 more
-# at need) closed the 10 as soon as they were given back, so under steady load beyond 5 requests at
-# once the server forked a backend for every few requests (about 45 new sessions a second in
-# `make bench-api`), each with cold caches and no prepared statements. A 16th concurrent user
-# waits for a connection as it did.
-POOL_SIZE = 15
 _CHECKED_IN = "marketplace_checked_in"
 
 
@@ -247,8 +249,8 @@ class Availability:
 class Database:
     """An engine and a thread-scoped session, removed at the end of every request."""
 
-    def __init__(self, url: str):
-        self.engine = make_engine(url)
+    def __init__(self, url: str, pool_size: int = POOL_SIZE):
+        self.engine = make_engine(url, pool_size)
         self.availability = Availability()
         sa.event.listen(self.engine, "after_cursor_execute", self.availability.answered)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

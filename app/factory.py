@@ -51,7 +51,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.sort_keys = False
     app.url_map.merge_slashes = False  # '//' is a 404 in our error shape, not an HTML redirect
 
-    database = Database(config.database_url)
+    database = Database(config.database_url, config.database_pool_size)
     database.init_app(app)
     app.extensions["token_verifier"] = make_verifier(config)
     app.extensions["verified_tokens"] = VerifiedTokens(config.secret_key, app.extensions["token_verifier"])
