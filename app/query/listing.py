@@ -3,15 +3,18 @@ Every list pages here, an order's logs included: one parser of options, one buil
 from __future__ import annotations
 
 import operator
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+import cachetools
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.api_errors import BadRequest
+from app.db import PreparedRead
 from app.query.fields import DATETIME, Field, PairCollection, StringCollection
 from app.query.filtering import compile_filter
 from app.query.options import DEFAULT_LIMIT, MAX_LIMIT, OPTION_NAMES, SPACE, Bound, read_options
@@ -20,6 +23,10 @@ from app.query.projection import Projection
 from app.query.tokens import make_token, read_token
 
 _POSITION_OPTIONS = ("$skip", "offset", "pageToken")
+# Tags-first pages' statements, compiled (app.db.PreparedRead), by _prepared_key: least recently used out first.
+_PREPARED: cachetools.LRUCache = cachetools.LRUCache(maxsize=4096)
+_PREPARED_LOCK = threading.Lock()
+_PAGE_LIMIT = sa.bindparam("page_limit", 0, type_=sa.Integer)  # its value given at each read
 _BOUND_OPERATORS = {">=": operator.ge, "<": operator.lt}
 
 
@@ -108,34 +115,18 @@ class ListSpec:
         dialect = session.get_bind().dialect.name
         if kept is None or select is not None or projection is None or projection.tag is None:
             kept = None
-        statement = base
         tags_first = kept is not None and kept.mostly_kept(projection.tag.kind)
-        if tags_first:
-            statement = projection.tags_statement(base, sorted_by)
-        elif projection is not None:
-            statement = projection.statement(base, dialect, sorted_by)
-        read = session.scalars if projection is None else session.execute
-        for bound in self.bounds:
-            if bound.option in options.bounds:
-                column = self.declared[bound.field].column
-                statement = statement.where(_BOUND_OPERATORS[bound.operator](column, options.bounds[bound.option]))
-        if options.filter is not None:
-            statement = statement.where(compile_filter(options.filter, self.declared))
-        values = None
-        if options.page_token is not None:
-            values = read_token(secret, options.page_token, options.filter, terms)
-        # One row more than the page holds tells whether a next page exists.
-        wanted = options.limit + 1
-        if options.skip:
-            if values is not None:
-                statement = statement.where(seek_after(terms, values))
-            rows = list(read(statement.order_by(*order_clauses(terms)).offset(options.skip).limit(wanted)))
-        else:  # partition after partition, each an index range (app.query.ordering)
-            rows = []
-            for condition, order in partitions(terms, values):
-                rows += read(statement.where(condition).order_by(*order).limit(wanted - len(rows)))
-                if len(rows) == wanted:
-                    break
+        # A tags-first page read again by the same caller with the same options: its statements were
+        # compiled the first time (their building and SQLAlchemy's execution cost more than they do).
+        prepared_key = _prepared_key(self, projection, base, args, dialect) if tags_first and not options.skip \
+            else None
+        prepared = _prepared(prepared_key) if prepared_key is not None else None
+        wanted = options.limit + 1  # one row more than the page holds tells whether a next page exists
+        if prepared:
+            rows = _read_prepared(session, prepared, wanted)
+        else:  # () when its statements cannot be prepared (they bind converted values: read through SQLAlchemy)
+            rows = self._read(session, base, options, terms, sorted_by, dialect, projection, tags_first, secret,
+                              wanted, prepared_key if prepared is None else None)
         tags = None
         if kept is not None:
             items, tags = _kept_or_read(session, base if tags_first else None, dialect, projection,
@@ -153,6 +144,45 @@ class ListSpec:
                 position = ("offset", str(options.skip + options.limit))
             links["next"] = _url(base_url, [*unpositioned, position])
         return Page(items, links, select, kept, tags)
+
+    def _read(self, session: Session, base: sa.Select, options, terms: list, sorted_by: list, dialect: str,
+              projection: Projection | None, tags_first: bool, secret: str, wanted: int,
+              prepared_key: tuple | None) -> list:
+        """The page's rows (and one more), read through SQLAlchemy; a tags-first page's statements
+        are kept compiled under `prepared_key` when they can be."""
+        statement = base
+        if tags_first:
+            statement = projection.tags_statement(base, sorted_by)
+        elif projection is not None:
+            statement = projection.statement(base, dialect, sorted_by)
+        read = session.scalars if projection is None else session.execute
+        for bound in self.bounds:
+            if bound.option in options.bounds:
+                column = self.declared[bound.field].column
+                statement = statement.where(_BOUND_OPERATORS[bound.operator](column, options.bounds[bound.option]))
+        if options.filter is not None:
+            statement = statement.where(compile_filter(options.filter, self.declared))
+        values = None
+        if options.page_token is not None:
+            values = read_token(secret, options.page_token, options.filter, terms)
+        if options.skip:
+            if values is not None:
+                statement = statement.where(seek_after(terms, values))
+            return list(read(statement.order_by(*order_clauses(terms)).offset(options.skip).limit(wanted)))
+        if prepared_key is not None:
+            reads = [PreparedRead.prepare(statement.where(condition).order_by(*order).limit(_PAGE_LIMIT),
+                                          session.get_bind().dialect)
+                     for condition, order in partitions(terms, values)]
+            with _PREPARED_LOCK:
+                _PREPARED[prepared_key] = tuple(reads) if all(reads) else ()
+            if all(reads):
+                return _read_prepared(session, reads, wanted)
+        rows = []
+        for condition, order in partitions(terms, values):  # each an index range (app.query.ordering)
+            rows += read(statement.where(condition).order_by(*order).limit(wanted - len(rows)))
+            if len(rows) == wanted:
+                break
+        return rows
 
 
 def _kept_or_read(session: Session, base: sa.Select | None, dialect: str, projection: Projection,
@@ -180,6 +210,37 @@ def _kept_or_read(session: Session, base: sa.Select | None, dialect: str, projec
             items.append(item)
             item_tags.append(tag if base is None else projection.tag.of(item))
     return items, item_tags
+
+
+def _prepared_key(spec: ListSpec, projection: Projection, base: sa.Select, args: list[tuple[str, str]],
+                  dialect: str) -> tuple | None:
+    """What a page's statements are made of: the list, its projection, `base` (SQLAlchemy's own
+    key of a statement, and the values bound in it: the caller's account, say), the query
+    string's pairs and the dialect. None when `base` has no such key."""
+    key = base._generate_cache_key()  # SQLAlchemy's identity of a statement, as its own cache uses
+    if key is None:
+        return None
+    identity = (id(spec), id(projection), key.key, tuple(bind.effective_value for bind in key.bindparams),
+                tuple(args), dialect)
+    try:
+        hash(identity)
+    except TypeError:  # a value bound in `base` that is not hashable (a list)
+        return None
+    return identity
+
+
+def _prepared(key: tuple) -> tuple[PreparedRead, ...] | None:
+    with _PREPARED_LOCK:
+        return _PREPARED.get(key)
+
+
+def _read_prepared(session: Session, reads: Iterable[PreparedRead], wanted: int) -> list:
+    rows = []
+    for read in reads:  # a partition after another, as ListSpec._read
+        rows += read.run(session, page_limit=wanted - len(rows))
+        if len(rows) == wanted:
+            break
+    return rows
 
 
 def _url(base_url: str, args: list[tuple[str, str]]) -> str:

@@ -5,10 +5,13 @@ again is byte for byte marshmallow's: tests/app/query/test_list_rendering.py.)""
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from app.db import PreparedRead
 from app.kept_items import RenderedItems
+from app.orders.models import Order
 from app.query.listing import KeptItem
 from app.services.listing import SERVICE_ITEMS, SERVICE_LIST
 from app.services.models import Service
@@ -145,3 +148,28 @@ def test_kept_items_stay_within_their_bound():
     rendered.keep(("service", "big"), "x" * 101)  # more than the whole bound: not kept at all
     assert rendered.get(("service", "big")) is None and rendered.get(("service", "9")) is not None
     assert KeptItem("{}").text == "{}"
+
+
+def test_a_page_read_again_runs_its_compiled_statement_and_shows_new_orders_at_once(app, alice, bob,
+                                                                                    ready_service):
+    service = ready_service()
+    first = _order(bob, service)
+    for _ in range(6):  # its items found kept: read as tags, by a statement compiled once (app.db.PreparedRead)
+        bob.get("/1/orders?limit=2")
+    with statements(app) as ran:
+        page = bob.get("/1/orders?limit=2").get_json()
+    assert len(ran) == 1 and not _reads_items(ran[0])
+    assert [order["id"] for order in page["orders"]] == [first["id"]] and "next" not in page["links"]
+    newer = [_order(bob, service) for _ in range(2)]
+    page = bob.get("/1/orders?limit=2").get_json()
+    assert [order["id"] for order in page["orders"]] == [newer[1]["id"], newer[0]["id"]]
+    assert "next" in page["links"]
+    assert bob.get(page["links"]["next"]).get_json()["orders"][0]["id"] == first["id"]
+    assert alice.get("/1/orders?limit=2").get_json()["orders"] == []  # the same query, another caller's orders
+
+
+def test_a_statement_that_binds_converted_values_is_not_prepared(app):
+    dialect = app.extensions["database"].engine.dialect
+    assert PreparedRead.prepare(sa.select(Order.id).where(Order.account == "a"), dialect) is not None
+    assert PreparedRead.prepare(sa.select(Order.id).where(Order.ordered_at < datetime.now(UTC)), dialect) is None
+    assert PreparedRead.prepare(sa.select(Order.id).where(Order.id.in_(["a", "b"])), dialect) is None
