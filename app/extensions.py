@@ -124,7 +124,7 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 def db_engine() -> sa.Engine:
-    """The database engine, for reads that need no session (app.db.QuickRead)."""
+    """The database engine, for reads that need no session (app.direct_reads.QuickRead)."""
     return current_app.extensions["database"].engine
 
 

@@ -15,7 +15,8 @@ from app.api_errors import ApiError, Conflict, Gone, InvalidParameterValue, NotF
 from app.artifacts.models import ARTIFACT_ID_LENGTH, Artifact, ArtifactUse
 from app.artifacts.storage import ContentTooLarge, Store, Stored
 from app.config import ArtifactSettings
-from app.db import QuickRead, utcnow
+from app.db import utcnow
+from app.direct_reads import QuickRead
 from app.status import ArtifactStatus
 
 ID_PREFIX = "urn:marketplace:artifact:"

@@ -18,7 +18,8 @@ from app.artifacts.models import Artifact
 from app.artifacts.storage import ContentTooLarge, Store
 from app.callback_urls import IPNetwork, require_callback
 from app.config import AccountLimits, ArtifactSettings
-from app.db import ID_LENGTH, QuickRead, utcnow
+from app.db import ID_LENGTH, utcnow
+from app.direct_reads import QuickRead
 from app.orders import events
 from app.orders.models import Order, OrderLogLine
 from app.ownership import require_owner

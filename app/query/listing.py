@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.api_errors import BadRequest
-from app.db import PreparedRead
+from app.direct_reads import PreparedRead
 from app.query.fields import DATETIME, Field, PairCollection, StringCollection
 from app.query.filtering import compile_filter
 from app.query.options import DEFAULT_LIMIT, MAX_LIMIT, OPTION_NAMES, SPACE, Bound, read_options
@@ -23,9 +23,11 @@ from app.query.projection import Projection
 from app.query.tokens import make_token, read_token
 
 _POSITION_OPTIONS = ("$skip", "offset", "pageToken")
-# Tags-first pages' statements, compiled (app.db.PreparedRead), by _prepared_key: least recently used out first.
+# Tags-first pages' statements, compiled (app.direct_reads.PreparedRead), by _prepared_key; least
+# recently used out first. A page is prepared the second time it is read (_SEEN the first time).
 _PREPARED: cachetools.LRUCache = cachetools.LRUCache(maxsize=4096)
 _PREPARED_LOCK = threading.Lock()
+_SEEN = "seen"
 _PAGE_LIMIT = sa.bindparam("page_limit", 0, type_=sa.Integer)  # its value given at each read
 _BOUND_OPERATORS = {">=": operator.ge, "<": operator.lt}
 
@@ -116,17 +118,19 @@ class ListSpec:
         if kept is None or select is not None or projection is None or projection.tag is None:
             kept = None
         tags_first = kept is not None and kept.mostly_kept(projection.tag.kind)
-        # A tags-first page read again by the same caller with the same options: its statements were
-        # compiled the first time (their building and SQLAlchemy's execution cost more than they do).
+        # A tags-first page read again by the same caller with the same options runs its statements as
+        # compiled when it was read before (building them and SQLAlchemy's execution cost more than they do).
         prepared_key = _prepared_key(self, projection, base, args, dialect) if tags_first and not options.skip \
             else None
         prepared = _prepared(prepared_key) if prepared_key is not None else None
         wanted = options.limit + 1  # one row more than the page holds tells whether a next page exists
-        if prepared:
+        if isinstance(prepared, tuple) and prepared:
             rows = _read_prepared(session, prepared, wanted)
-        else:  # () when its statements cannot be prepared (they bind converted values: read through SQLAlchemy)
+        else:  # read through SQLAlchemy: seen once, the page is prepared as it is read the second time
             rows = self._read(session, base, options, terms, sorted_by, dialect, projection, tags_first, secret,
-                              wanted, prepared_key if prepared is None else None)
+                              wanted, prepared_key if prepared is _SEEN else None)
+            if prepared is None and prepared_key is not None:
+                _keep_prepared(prepared_key, _SEEN)
         tags = None
         if kept is not None:
             items, tags = _kept_or_read(session, base if tags_first else None, dialect, projection,
@@ -147,9 +151,9 @@ class ListSpec:
 
     def _read(self, session: Session, base: sa.Select, options, terms: list, sorted_by: list, dialect: str,
               projection: Projection | None, tags_first: bool, secret: str, wanted: int,
-              prepared_key: tuple | None) -> list:
-        """The page's rows (and one more), read through SQLAlchemy; a tags-first page's statements
-        are kept compiled under `prepared_key` when they can be."""
+              prepare_as: tuple | None) -> list:
+        """The page's rows (and one more), read through SQLAlchemy; or with `prepare_as`, a
+        tags-first page's statements compiled and kept under that key, when they can be."""
         statement = base
         if tags_first:
             statement = projection.tags_statement(base, sorted_by)
@@ -169,12 +173,11 @@ class ListSpec:
             if values is not None:
                 statement = statement.where(seek_after(terms, values))
             return list(read(statement.order_by(*order_clauses(terms)).offset(options.skip).limit(wanted)))
-        if prepared_key is not None:
+        if prepare_as is not None:
             reads = [PreparedRead.prepare(statement.where(condition).order_by(*order).limit(_PAGE_LIMIT),
                                           session.get_bind().dialect)
                      for condition, order in partitions(terms, values)]
-            with _PREPARED_LOCK:
-                _PREPARED[prepared_key] = tuple(reads) if all(reads) else ()
+            _keep_prepared(prepare_as, tuple(reads) if all(reads) else ())  # (): cannot be, read as before
             if all(reads):
                 return _read_prepared(session, reads, wanted)
         rows = []
@@ -229,9 +232,14 @@ def _prepared_key(spec: ListSpec, projection: Projection, base: sa.Select, args:
     return identity
 
 
-def _prepared(key: tuple) -> tuple[PreparedRead, ...] | None:
+def _prepared(key: tuple) -> tuple[PreparedRead, ...] | str | None:
     with _PREPARED_LOCK:
         return _PREPARED.get(key)
+
+
+def _keep_prepared(key: tuple, entry: tuple[PreparedRead, ...] | str) -> None:
+    with _PREPARED_LOCK:
+        _PREPARED[key] = entry
 
 
 def _read_prepared(session: Session, reads: Iterable[PreparedRead], wanted: int) -> list:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.api_errors import Forbidden, InvalidParameterValue, NotFound
 from app.config import AccountLimits
-from app.db import ID_LENGTH, QuickRead, utcnow
+from app.db import ID_LENGTH, utcnow
+from app.direct_reads import QuickRead
 from app.ownership import require_owner
 from app.services.models import Service
 from app.status import ServiceStatus, check_service_transition

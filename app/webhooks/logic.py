@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from app.api_errors import Conflict, NotFound
 from app.callback_urls import require_callback
 from app.config import WebhookSettings
-from app.db import ID_LENGTH, QuickRead, utcnow
+from app.db import ID_LENGTH, utcnow
+from app.direct_reads import QuickRead
 from app.orders.logic import get_order
 from app.webhooks import deliveries, secrets
 from app.webhooks.models import WebhookEndpoint

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from app.db import PreparedRead
+from app.direct_reads import PreparedRead
 from app.kept_items import RenderedItems
 from app.orders.models import Order
 from app.query.listing import KeptItem
@@ -154,7 +154,7 @@ def test_a_page_read_again_runs_its_compiled_statement_and_shows_new_orders_at_o
                                                                                     ready_service):
     service = ready_service()
     first = _order(bob, service)
-    for _ in range(6):  # its items found kept: read as tags, by a statement compiled once (app.db.PreparedRead)
+    for _ in range(6):  # its items found kept: read as tags, by a statement compiled once (PreparedRead)
         bob.get("/1/orders?limit=2")
     with statements(app) as ran:
         page = bob.get("/1/orders?limit=2").get_json()
