@@ -109,8 +109,8 @@ class PreparedRead:
     @classmethod
     def prepare(cls, statement: sa.Select, dialect: sa.Dialect) -> PreparedRead | None:
         compiled = statement.compile(dialect=dialect)
-        if "POSTCOMPILE" in compiled.string or any(bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
-                                                   for bind in compiled.binds.values()):
+        if compiled.post_compile_params or any(bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
+                                               for bind in compiled.binds.values()):
             return None
         keys = tuple(statement.selected_columns.keys())
         if len(set(keys)) != len(keys) or not all(key.isidentifier() and not key.startswith("_") for key in keys):

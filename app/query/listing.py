@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode
@@ -124,8 +124,8 @@ class ListSpec:
             else None
         prepared = _prepared(prepared_key) if prepared_key is not None else None
         wanted = options.limit + 1  # one row more than the page holds tells whether a next page exists
-        if isinstance(prepared, tuple) and prepared:
-            rows = _read_prepared(session, prepared, wanted)
+        if prepared and prepared is not _SEEN:
+            rows = _read_partitions(_runs(session, prepared), wanted)
         else:  # read through SQLAlchemy: seen once, the page is prepared as it is read the second time
             rows = self._read(session, base, options, terms, sorted_by, dialect, projection, tags_first, secret,
                               wanted, prepared_key if prepared is _SEEN else None)
@@ -173,19 +173,16 @@ class ListSpec:
             if values is not None:
                 statement = statement.where(seek_after(terms, values))
             return list(read(statement.order_by(*order_clauses(terms)).offset(options.skip).limit(wanted)))
+        parts = partitions(terms, values)  # each an index range (app.query.ordering)
         if prepare_as is not None:
-            reads = [PreparedRead.prepare(statement.where(condition).order_by(*order).limit(_PAGE_LIMIT),
-                                          session.get_bind().dialect)
-                     for condition, order in partitions(terms, values)]
-            _keep_prepared(prepare_as, tuple(reads) if all(reads) else ())  # (): cannot be, read as before
-            if all(reads):
-                return _read_prepared(session, reads, wanted)
-        rows = []
-        for condition, order in partitions(terms, values):  # each an index range (app.query.ordering)
-            rows += read(statement.where(condition).order_by(*order).limit(wanted - len(rows)))
-            if len(rows) == wanted:
-                break
-        return rows
+            prepared = [PreparedRead.prepare(statement.where(condition).order_by(*order).limit(_PAGE_LIMIT),
+                                             session.get_bind().dialect) for condition, order in parts]
+            _keep_prepared(prepare_as, tuple(prepared) if all(prepared) else ())  # (): cannot be, read as below
+            if all(prepared):
+                return _read_partitions(_runs(session, prepared), wanted)
+        return _read_partitions((lambda limit, condition=condition, order=order:
+                                 list(read(statement.where(condition).order_by(*order).limit(limit)))
+                                 for condition, order in parts), wanted)
 
 
 def _kept_or_read(session: Session, base: sa.Select | None, dialect: str, projection: Projection,
@@ -242,10 +239,16 @@ def _keep_prepared(key: tuple, entry: tuple[PreparedRead, ...] | str) -> None:
         _PREPARED[key] = entry
 
 
-def _read_prepared(session: Session, reads: Iterable[PreparedRead], wanted: int) -> list:
+def _runs(session: Session, prepared: Iterable[PreparedRead]) -> list[Callable[[int], list]]:
+    return [lambda limit, read=read: read.run(session, page_limit=limit) for read in prepared]
+
+
+def _read_partitions(reads: Iterable[Callable[[int], list]], wanted: int) -> list:
+    """`wanted` rows, a partition after another (each an index range, app.query.ordering): each
+    read is given how many rows are still wanted."""
     rows = []
-    for read in reads:  # a partition after another, as ListSpec._read
-        rows += read.run(session, page_limit=wanted - len(rows))
+    for read in reads:
+        rows += read(wanted - len(rows))
         if len(rows) == wanted:
             break
     return rows
