@@ -3,7 +3,9 @@ following `links.next` (the page tokens the API makes), on SQLite and PostgreSQL
 depth's median API latency and its ratio to page 1, beside the same SQL statements (all a call
 of the page read again ran) on the raw driver: page 1, the page and its SQL run in turn, each
 ratio the median of the rounds' ratios. A page read again finds its items' JSON kept
-(app.kept_items); "cold" is the same page with nothing kept (its items read and rendered).
+(app.kept_items); "cold" is the same page with nothing kept (its items read and rendered). "floor"
+is what the stack allows a page beside its SQL: the bare reference app's GET
+(tests/bench/reference_app.py) through the same test client, plus the SQL, over the SQL.
 
     python -m tests.bench.list_depths      (BENCH_ROWS, BENCH_RUNS)
 """
@@ -25,6 +27,7 @@ from app import create_app
 from app.auth import SharedSecretVerifier
 from app.config import Config
 from app.kept_items import RenderedItems
+from tests.bench import reference_app
 from tests.bench.bench_lists import ROWS, SECRET, load, postgres_database
 
 RUNS = int(os.environ.get("BENCH_RUNS", 15))
@@ -93,6 +96,7 @@ def measure(label: str, url: str) -> list[tuple[str, float, float]]:
     rows = []
     urls = page_urls(client, headers)
     first_page = partial(client.get, urls["1"], headers=headers)
+    reference_get = partial(reference_app.app.test_client().get, "/items/1")
 
     def cold(page_url):
         kept, app.extensions["rendered_items"] = app.extensions["rendered_items"], RenderedItems()
@@ -108,15 +112,17 @@ def measure(label: str, url: str) -> list[tuple[str, float, float]]:
         sa.event.remove(engine, "before_cursor_execute", capture)
         raw, close = raw_sql(engine, list(captured))
         try:  # page 1, this page, its SQL and the page cold in turn: the ratios compare runs made moments apart
-            first, api, sql, unkept = alternating_ms(first_page, partial(client.get, page_url, headers=headers), raw,
-                                                     partial(cold, page_url))
+            first, api, sql, unkept, reference = alternating_ms(
+                first_page, partial(client.get, page_url, headers=headers), raw, partial(cold, page_url), reference_get)
         finally:
             close()
         rows.append((depth, statistics.median(api), statistics.median(sql)))
+        floor = [reference_ms + sql_ms for reference_ms, sql_ms in zip(reference, sql, strict=True)]
         print(f"{label:10} page {depth:>11}: API {statistics.median(api):7.2f} ms ({_median_ratio(api, first):4.2f}x "
               f"page 1)  raw SQL {statistics.median(sql):6.2f} ms in {len(captured)} statement(s)  "
               f"(API/SQL {_median_ratio(api, sql):5.2f}x)  cold {statistics.median(unkept):6.2f} ms "
-              f"({_median_ratio(unkept, sql):5.2f}x)", flush=True)
+              f"({_median_ratio(unkept, sql):5.2f}x)  floor {_median_ratio(floor, sql):4.2f}x",
+              flush=True)
     app.extensions["database"].dispose()
     return rows
 
