@@ -81,15 +81,16 @@ def read_options(args: Iterable[tuple[str, str]], spec: ListSpec) -> ListOptions
     An empty option (`$filter=`) counts as absent, as forms and generated clients send them.
     `args` are the query string's pairs as given, repeated keys included."""
     given: dict[str, list[str]] = {}
+    accepted = (*spec.options, *(bound.option for bound in spec.bounds))
     for key, value in args:
+        if key not in accepted:  # empty too (`?=`, `?$fliter=`): only an option's own blank counts as absent
+            raise BadRequest(f"unknown option {key if key.strip() else repr(key)}; the options are "
+                             f"{', '.join(accepted)}", name=key, value=value)
         if key == FILTER and len(value) > MAX_FILTER_LENGTH:  # measured before it may count as blank
             raise BadRequest(f"$filter may be at most {MAX_FILTER_LENGTH} characters", name=key, value=value[:100])
         if not blank(value):
             given.setdefault(key, []).append(value)
-    accepted = (*spec.options, *(bound.option for bound in spec.bounds))
     for key, values in given.items():
-        if key not in accepted:
-            raise BadRequest(f"unknown option {key}; the options are {', '.join(accepted)}", name=key, value=values[0])
         if len(values) > 1:
             raise BadRequest(f"{key} is given more than once", name=key, value=values)
     one = {key: values[0] for key, values in given.items()}

@@ -1,4 +1,5 @@
-"""Blank list options are what the document's patterns call blank (`\\s` of ECMA-262), no more."""
+"""Blank list options are what the document's patterns call blank (`\\s` of ECMA-262), no more; and only
+a known option's blank counts as absent: an unknown option is refused even empty."""
 from __future__ import annotations
 
 
@@ -16,3 +17,11 @@ def test_a_blank_filter_past_its_length_is_refused(alice):
 
     refused = alice.get("/1/artifacts", query_string={"$filter": " " * (MAX_LENGTH + 1)})
     assert refused.status_code == 400 and refused.get_json()["name"] == "$filter"
+
+
+def test_an_unknown_option_is_refused_even_empty(alice):
+    for query, name in (("?=", ""), ("?$fliter=", "$fliter"), ("?$top=2&%20=", " ")):
+        refused = alice.get("/1/services" + query)
+        assert refused.status_code == 400, query
+        assert refused.get_json()["name"] == name and "unknown option" in refused.get_json()["message"]
+    assert alice.get("/1/services?$filter=&$top=").status_code == 200  # a known option's blank is absent
